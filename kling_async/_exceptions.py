@@ -1,0 +1,220 @@
+"""Every error kling_async raises, in one tree.
+
+```
+KlingError
+├── InvalidInputError (also a ValueError)   bad arguments, caught before any request is sent
+├── APIError                                something went wrong talking to the service
+│   ├── APIStatusError                      the server answered with a non-2xx status
+│   │   ├── BadRequestError                 400
+│   │   ├── AuthenticationError             401
+│   │   ├── PaymentRequiredError            402 ("Subscription required")
+│   │   ├── NotFoundError                   404
+│   │   ├── RateLimitError                  429 (on Kling: every account is at capacity)
+│   │   ├── AccountError                    596 (the Kling account is in an error state)
+│   │   └── ServerError                     any other 5xx
+│   ├── APIConnectionError                  no usable response: refused, reset, dropped
+│   │   └── APITimeoutError                 a connect, read, write or pool timeout
+│   └── ResponseValidationError             a 2xx body that is not JSON or does not fit the model
+└── BatchError                              one or more chunks of a batch call failed
+```
+
+An `APIStatusError` with a status outside the list above (a 403, a 409, ...) is raised as
+`APIStatusError` itself. None of these messages ever contains the API token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccountError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchError",
+    "InvalidInputError",
+    "KlingError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+]
+
+
+class KlingError(Exception):
+    """Base class of every error kling_async raises."""
+
+
+class InvalidInputError(KlingError, ValueError):
+    """An argument is not valid; raised before any request is sent.
+
+    It is a `ValueError` too, so code that already catches `ValueError` keeps working.
+    """
+
+
+class APIError(KlingError):
+    """Something went wrong while talking to the service.
+
+    Attributes:
+        request: the request that failed, when one was built.
+        email: the account the call was for, when it named one.
+        page_num: the page asked for, when the call fetched a page of a listing.
+
+    """
+
+    request: httpx.Request | None
+    email: str | None = None
+    page_num: int | None = None
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class APIStatusError(APIError):
+    """The server answered with a status that is not 2xx.
+
+    Attributes:
+        status_code: the HTTP status.
+        message: the server's own words (the body's ``"error"``), or the reason phrase.
+        body: the decoded JSON body, the text when it is not JSON, or None when empty.
+        response: the `httpx.Response` itself.
+
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+
+    def __str__(self) -> str:
+        request = self.request
+        where = f" ({request.method} {request.url.copy_with(query=None)})" if request else ""
+        return f"{self.status_code} {self.message}{where}"
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the parameters."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API token is missing, wrong or revoked."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the useapi.net subscription is not active."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the element, work or account does not exist."""
+
+
+class RateLimitError(APIStatusError):
+    """429: on Kling this means every account of the subscription is at capacity.
+
+    Attributes:
+        retry_after: the server's Retry-After in seconds, when it sent one.
+
+    """
+
+    retry_after: float | None = None
+
+
+class AccountError(APIStatusError):
+    """596: the Kling account is in an error state; it has to be added again. Never retried."""
+
+
+class ServerError(APIStatusError):
+    """A 5xx other than 596: the service failed; usually worth retrying."""
+
+
+class APIConnectionError(APIError):
+    """No usable response arrived: the connection was refused, reset or dropped."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or connection-pool timeout expired."""
+
+
+class ResponseValidationError(APIError):
+    """A 2xx response whose body is not JSON, or does not fit the expected model.
+
+    Attributes:
+        path: where in the body the problem is, e.g. ``$.history[3].works[0].workId``;
+            ``$`` for the body as a whole.
+        response: the `httpx.Response`, when the body came from one.
+
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "$",
+        response: httpx.Response | None = None,
+    ) -> None:
+        request = None
+        if response is not None:
+            try:
+                request = response.request
+            except RuntimeError:  # a Response built by hand has no request
+                request = None
+        super().__init__(message, request=request)
+        self.path = path
+        self.response = response
+
+
+class BatchError(KlingError):
+    """One or more chunks of a batch call failed.
+
+    Attributes:
+        errors: every chunk's error, in input order.
+        failed_ids: every ID whose chunk failed.
+
+    """
+
+    def __init__(self, message: str, *, errors: Sequence[BaseException], failed_ids: Sequence[str]):
+        super().__init__(message)
+        self.errors = tuple(errors)
+        self.failed_ids = tuple(failed_ids)
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    404: NotFoundError,
+    429: RateLimitError,
+    596: AccountError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[APIStatusError]:
+    """Return the `APIStatusError` subclass the SDK raises for ``status_code``."""
+    cls = _STATUS_ERRORS.get(status_code)
+    if cls is not None:
+        return cls
+    if 500 <= status_code <= 599:
+        return ServerError
+    return APIStatusError
+
+
+def _describe_body(body: Any) -> str | None:
+    """The server's message from an error body such as ``{"error": "..."}``."""
+    if isinstance(body, dict):
+        message = body.get("error") or body.get("message")
+        if isinstance(message, str) and message:
+            return message
+    elif isinstance(body, str) and body.strip():
+        return body.strip()[:200]
+    return None

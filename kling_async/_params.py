@@ -1,0 +1,158 @@
+"""Checking and normalising call arguments, before any request is sent.
+
+Every function here either returns the value in the form sent on the wire or raises
+`InvalidInputError` saying which argument is wrong and why.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from ._exceptions import InvalidInputError
+from ._types import ContentType, FileType
+
+__all__ = [
+    "MAX_DELETE_IDS",
+    "normalize_content_type",
+    "normalize_email",
+    "normalize_file_name",
+    "normalize_file_types",
+    "normalize_ids",
+    "path_segment",
+    "positive_int",
+]
+
+MAX_DELETE_IDS = 10
+"""The most IDs DELETE /assets/uploaded takes in one call."""
+
+_DIGITS = re.compile(r"[0-9]+")
+_FILE_TYPES = {member.value: member.value for member in FileType}
+_CONTENT_TYPES = {member.value: member.value for member in ContentType}
+
+
+def _one_id(value: object, name: str) -> str:
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{name}: {value!r} is not an ID (IDs are numbers)")
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidInputError(f"{name}: {value} is negative; IDs are non-negative numbers")
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _DIGITS.fullmatch(text):
+            return str(int(text))
+        raise InvalidInputError(f"{name}: {value!r} is not a numeric ID")
+    raise InvalidInputError(
+        f"{name}: {value!r} is a {type(value).__name__}; IDs are ints or numeric strings"
+    )
+
+
+def normalize_ids(
+    ids: Iterable[int | str] | int | str, *, name: str, max_count: int | None = None
+) -> tuple[str, ...]:
+    """Return the IDs as canonical numeric strings, duplicates removed, first occurrence kept.
+
+    ``ids`` is any iterable of ints or numeric strings; a single int or numeric string is taken
+    as one ID. Raises `InvalidInputError` when there are none, when one is not a non-negative
+    number, or when there are more than ``max_count``.
+    """
+    if isinstance(ids, (int, str)):
+        values: Iterable[object] = (ids,)
+    elif isinstance(ids, (bytes, bytearray, memoryview)) or not isinstance(ids, Iterable):
+        raise InvalidInputError(
+            f"{name} must be an iterable of ints or numeric strings, not {type(ids).__name__}"
+        )
+    else:
+        values = ids
+    normalized = tuple(dict.fromkeys(_one_id(value, name) for value in values))
+    if not normalized:
+        raise InvalidInputError(f"{name} is empty: pass at least one ID")
+    if max_count is not None and len(normalized) > max_count:
+        raise InvalidInputError(
+            f"{name} has {len(normalized)} IDs; this endpoint takes at most {max_count} "
+            "(kling_async.batch splits longer lists into chunks)"
+        )
+    return normalized
+
+
+def normalize_email(email: object) -> str | None:
+    """Return the account email stripped of spaces, None when not given; reject blank values."""
+    if email is None:
+        return None
+    if not isinstance(email, str):
+        raise InvalidInputError(f"email must be a string, not {type(email).__name__}")
+    text = email.strip()
+    if not text:
+        raise InvalidInputError("email is empty; pass None to use the client's default account")
+    if "@" not in text or any(ch.isspace() or ord(ch) < 32 for ch in text):
+        raise InvalidInputError(f"email {email!r} is not an email address")
+    return text
+
+
+def _choice(value: object, name: str, choices: dict[str, str], fold: str) -> str:
+    raw = value.value if isinstance(value, enum.Enum) else value
+    if isinstance(raw, str):
+        key = raw.strip().upper() if fold == "upper" else raw.strip().lower()
+        if key in choices:
+            return choices[key]
+    allowed = ", ".join(choices)
+    raise InvalidInputError(f"{name}: {value!r} is not one of {allowed}")
+
+
+def normalize_file_types(
+    file_types: Iterable[FileType | str] | FileType | str | None,
+) -> tuple[str, ...] | None:
+    """Return file types as upper-case wire values (None when not given); reject unknown ones."""
+    if file_types is None:
+        return None
+    values: Iterable[object] = (
+        (file_types,) if isinstance(file_types, (str, enum.Enum)) else file_types
+    )
+    if not isinstance(values, Iterable):
+        raise InvalidInputError(f"file_types must be strings or FileType, not {values!r}")
+    result = tuple(dict.fromkeys(_choice(v, "file_types", _FILE_TYPES, "upper") for v in values))
+    if not result:
+        raise InvalidInputError("file_types is empty; pass None to get every file type")
+    return result
+
+
+def normalize_content_type(content_type: ContentType | str | None) -> str | None:
+    """Return the content type as its wire value (None when not given); reject unknown ones."""
+    if content_type is None:
+        return None
+    return _choice(content_type, "content_type", _CONTENT_TYPES, "lower")
+
+
+def positive_int(value: object, name: str) -> int:
+    """Return ``value`` when it is an int of at least 1 (page numbers, page and chunk sizes)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{name} must be an int, not {value!r}")
+    if value < 1:
+        raise InvalidInputError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def normalize_file_name(file_name: object) -> str | None:
+    """Return the file-name filter (None when not given); reject non-strings and blank strings."""
+    if file_name is None:
+        return None
+    if not isinstance(file_name, str) or not file_name.strip():
+        raise InvalidInputError(f"file_name must be a non-blank string, not {file_name!r}")
+    return file_name
+
+
+def path_segment(value: object, name: str) -> str:
+    """Percent-encode ``value`` as exactly one URL path segment.
+
+    ``/``, ``?``, ``#`` and ``%`` are encoded, so no value can change the path or add a query;
+    ``.`` and ``..`` (which URL normalisation would collapse) and blank values are rejected.
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
+    text = value.strip()
+    if not text or text in {".", ".."}:
+        raise InvalidInputError(f"{name} {value!r} is not a valid ID")
+    return quote(text, safe="")

@@ -1,0 +1,56 @@
+"""Small public types used in call signatures: enumerations and the "not given" sentinel."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final, Literal, TypeAlias
+
+import httpx
+
+__all__ = ["NOT_GIVEN", "ContentType", "FileType", "NotGiven", "TimeoutTypes"]
+
+
+class FileType(str, enum.Enum):
+    """A file type that GET /assets/download can return. Plain strings in any case work too."""
+
+    MP4 = "MP4"
+    MP3 = "MP3"
+    WAV = "WAV"
+    PNG = "PNG"
+
+    @property
+    def extension(self) -> str:
+        """The file name extension, without the dot: ``"mp4"``."""
+        return self.value.lower()
+
+
+class ContentType(str, enum.Enum):
+    """A content type for filtering listings. Plain strings in any case work too."""
+
+    VIDEO = "video"
+    IMAGE = "image"
+    AUDIO = "audio"
+
+
+class NotGiven:
+    """The type of `NOT_GIVEN`: an argument left out, where None already means something."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+"""Default of per-call overrides such as ``timeout=``: "use the client's setting"."""
+
+TimeoutTypes: TypeAlias = float | httpx.Timeout | None
+"""A timeout: seconds for every phase, an `httpx.Timeout`, or None for no timeout at all."""
