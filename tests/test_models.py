@@ -1,0 +1,646 @@
+"""The response models: what a decoded page holds and what the models promise."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+import orjson
+import pytest
+
+from kling_async import _models
+from kling_async._converter import decode_json, unstructure
+from kling_async._models import (
+    AssetsPage,
+    DeleteResult,
+    DownloadFileType,
+    DownloadInfo,
+    DownloadResult,
+    Element,
+    ElementResource,
+    HistoryEntry,
+    Limitation,
+    PointsGrant,
+    Resource,
+    SelfComment,
+    Task,
+    TaskArgument,
+    TaskInfo,
+    TaskInput,
+    Ticket,
+    UploadedAsset,
+    UploadsPage,
+    UserPoints,
+    UserTickets,
+    Voice,
+    Work,
+)
+
+ALL_MODELS = [getattr(_models, name) for name in _models.__all__]
+
+# --- Payloads: our own values, in the shape the API documents ------------------------------
+
+
+def task_info_payload(prompt: str, *, source_url: str | None = None) -> dict[str, Any]:
+    return {
+        "type": "m2v_img2video_hq" if source_url else "mmu_txt2img_aiweb",
+        "inputs": (
+            [
+                {
+                    "name": "input",
+                    "inputType": "URL",
+                    "token": None,
+                    "blobStorage": None,
+                    "url": source_url,
+                    "cover": None,
+                    "fromWorkId": None,
+                    "fromUploadId": 77001,
+                }
+            ]
+            if source_url
+            else []
+        ),
+        "arguments": [
+            {"name": "prompt", "value": prompt},
+            {"name": "negative_prompt", "value": "text, watermark"},
+            {"name": "duration", "value": "10"},
+            {"name": "kling_version", "value": "2.1"},
+        ],
+        "extraArgs": {"seed": 31337},
+        "callbackPayloads": [],
+        "scene": "NORMAL_CREATION",
+    }
+
+
+def work_payload(work_id: int, task_id: int, *, video: bool) -> dict[str, Any]:
+    return {
+        "workId": work_id,
+        "workItemId": 0,
+        "taskId": task_id,
+        "userId": 8080,
+        "type": "m2v_img2video_hq" if video else "mmu_txt2img_aiweb",
+        "status": 99,
+        "contentType": "video" if video else "image",
+        "resource": {
+            "resource": f"https://media.example.org/w/{work_id}.{'mp4' if video else 'png'}",
+            "height": 720,
+            "width": 1280,
+            "duration": 10041 if video else 0,
+            "resourceKey": "",
+        },
+        "cover": {
+            "resource": f"https://media.example.org/w/{work_id}-cover.jpg",
+            "height": 720,
+            "width": 1280,
+            "duration": 0,
+            "resourceKey": "",
+        },
+        "starNum": 3,
+        "cloneCount": 1,
+        "reportNum": 0,
+        "createTime": 1746000000123,
+        "taskInfo": task_info_payload(
+            "a lighthouse in a storm" if video else "a fox made of paper",
+            source_url="https://media.example.org/u/source.png" if video else None,
+        ),
+        "selfAttitude": "like",
+        "selfComment": {"rate": 4, "tags": ["sharp"], "content": "nice", "prompts": []},
+        "favored": True,
+        "starred": False,
+        "publishStatus": "unpublished",
+        "deleted": False,
+        "publishTime": 0,
+        "submitTime": 1746000000456,
+        "lipSyncStatus": 0,
+        "downloadInfo": {
+            "fileTypes": [
+                {"type": "MP4" if video else "PNG", "watermark": True},
+                {"type": "WAV", "watermark": False},
+            ]
+        },
+        "allowPublish": True,
+    }
+
+
+def history_entry_payload(task_id: int, works: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "works": works,
+        "task": {
+            "id": task_id,
+            "userId": 8080,
+            "type": works[0]["type"],
+            "scene": "NORMAL_CREATION",
+            "status": 99,
+            "taskInfo": works[0]["taskInfo"],
+            "favored": False,
+            "deleted": False,
+            "viewed": True,
+            "createTime": 1746000000001,
+            "updateTime": 1746000090002,
+            "viewTime": 1746000500003,
+        },
+        "etaTime": 12,
+        "etaTimeOverSla": False,
+        "queuingEtaTime": 3,
+        "originEtaTime": 15,
+        "originQueuingEtaTime": 4,
+        "currentTimestamp": 1746100000000,
+    }
+
+
+def assets_page_payload() -> dict[str, Any]:
+    return {
+        "limitations": [
+            {"type": "m2v_img2video_hq", "remaining": 250, "limit": 300},
+            {"type": "mmu_txt2img_aiweb", "remaining": 1000, "limit": 1000},
+        ],
+        "history": [
+            history_entry_payload(5001, [work_payload(9001, 5001, video=True)]),
+            history_entry_payload(
+                5002,
+                [work_payload(9002, 5002, video=False), work_payload(9003, 5002, video=False)],
+            ),
+        ],
+        "userPoints": {
+            "points": [
+                {
+                    "orderId": "ord-1",
+                    "type": "plan",
+                    "amount": 66000,
+                    "balance": 4321,
+                    "startTime": 1745000000000,
+                    "endTime": 1747600000000,
+                }
+            ],
+            "total": 4321,
+        },
+        "userTickets": {
+            "ticket": [
+                {
+                    "orderId": "ord-2",
+                    "type": "priority",
+                    "packageType": "reward",
+                    "amount": 2,
+                    "balance": 1,
+                    "startTime": 1745000000000,
+                    "endTime": 1747600000000,
+                }
+            ]
+        },
+    }
+
+
+def uploads_page_payload() -> dict[str, Any]:
+    return {
+        "uploadAssetsList": [
+            {
+                "id": "700000000000000001",
+                "name": "f00dfeed.mp4",
+                "userId": 8080,
+                "contentType": "video",
+                "resource": {
+                    "resource": "https://media.example.org/u/f00dfeed.mp4",
+                    "height": 1920,
+                    "width": 1080,
+                    "duration": 6500,
+                    "resourceKey": "",
+                },
+                "cover": {
+                    "resource": "https://media.example.org/u/f00dfeed.jpg",
+                    "height": 1920,
+                    "width": 1080,
+                    "duration": 0,
+                    "resourceKey": "",
+                },
+                "createTime": 1750000000250,
+                "updateTime": 1750000000750,
+                "favored": False,
+                "extraInfo": '{"origin":"web"}',
+                "entrance": "",
+            }
+        ]
+    }
+
+
+def element_payload() -> dict[str, Any]:
+    voice = {"id": 42, "name": "Narrator", "official": True, "resource": {"lang": "en"}}
+    return {
+        "id": "u_900000000000001",
+        "name": "Paper Fox",
+        "userId": 8080,
+        "type": "IMAGE",
+        "description": "an origami fox",
+        "cover": {
+            "resource": "https://media.example.org/e/front.jpg",
+            "width": 512,
+            "height": 768,
+            "resourceKey": "cover",
+            "cover": True,
+            "slotKey": "",
+        },
+        "resources": [
+            {
+                "resource": "https://media.example.org/e/front.jpg",
+                "resourceKey": "cover",
+                "cover": True,
+                "slotKey": "",
+            },
+            {
+                "resource": "https://media.example.org/e/left.png",
+                "width": 512,
+                "height": 768,
+                "resourceKey": "secondary",
+                "cover": False,
+                "slotKey": "side",
+                "voice": voice,
+            },
+        ],
+        "tagList": [{"id": 1, "name": "animal"}],
+        "voice": voice,
+        "currentVersion": 2,
+        "createTime": 1736640000000,
+        "updateTime": 1736640000999,
+        "favored": False,
+        "official": False,
+    }
+
+
+def decode(payload: dict[str, Any], cls: type[Any]) -> Any:
+    return decode_json(orjson.dumps(payload), cls)
+
+
+UTC = timezone.utc
+
+# --- Decoding whole pages -----------------------------------------------------------------
+
+
+def test_assets_page_decodes_into_every_nested_model() -> None:
+    page = decode(assets_page_payload(), AssetsPage)
+
+    assert page.limitations == (
+        Limitation(type="m2v_img2video_hq", remaining=250, limit=300),
+        Limitation(type="mmu_txt2img_aiweb", remaining=1000, limit=1000),
+    )
+    first = page.history[0]
+    assert isinstance(first, HistoryEntry)
+    assert (first.eta_time, first.eta_time_over_sla, first.queuing_eta_time) == (12, False, 3)
+    assert (first.origin_eta_time, first.origin_queuing_eta_time) == (15, 4)
+    assert first.current_timestamp == 1746100000000
+
+    work = first.works[0]
+    assert isinstance(work, Work)
+    assert (work.work_id, work.work_item_id, work.task_id, work.user_id) == (9001, 0, 5001, 8080)
+    assert (work.type, work.status, work.content_type) == ("m2v_img2video_hq", 99, "video")
+    assert work.resource == Resource(
+        resource="https://media.example.org/w/9001.mp4",
+        height=720,
+        width=1280,
+        duration=10041,
+        resource_key="",
+    )
+    assert work.cover == Resource(
+        resource="https://media.example.org/w/9001-cover.jpg",
+        height=720,
+        width=1280,
+        duration=0,
+        resource_key="",
+    )
+    assert (work.star_num, work.clone_count, work.report_num) == (3, 1, 0)
+    assert (work.create_time, work.submit_time, work.publish_time) == (
+        1746000000123,
+        1746000000456,
+        0,
+    )
+    assert work.self_attitude == "like"
+    assert work.self_comment == SelfComment(rate=4, tags=("sharp",), content="nice", prompts=())
+    assert (work.favored, work.starred, work.deleted, work.allow_publish) == (
+        True,
+        False,
+        False,
+        True,
+    )
+    assert (work.publish_status, work.lip_sync_status) == ("unpublished", 0)
+    assert work.download_info == DownloadInfo(
+        file_types=(
+            DownloadFileType(type="MP4", watermark=True),
+            DownloadFileType(type="WAV", watermark=False),
+        )
+    )
+
+    info = work.task_info
+    assert isinstance(info, TaskInfo)
+    assert (info.type, info.scene) == ("m2v_img2video_hq", "NORMAL_CREATION")
+    assert info.inputs == (
+        TaskInput(
+            name="input",
+            input_type="URL",
+            token=None,
+            blob_storage=None,
+            url="https://media.example.org/u/source.png",
+            cover=None,
+            from_work_id=None,
+            from_upload_id=77001,
+        ),
+    )
+    assert info.arguments[0] == TaskArgument(name="prompt", value="a lighthouse in a storm")
+    assert len(info.arguments) == 4
+    assert info.extra_args == {"seed": 31337}
+    assert info.callback_payloads == ()
+
+    task = first.task
+    assert isinstance(task, Task)
+    assert (task.id, task.user_id, task.type, task.scene, task.status) == (
+        5001,
+        8080,
+        "m2v_img2video_hq",
+        "NORMAL_CREATION",
+        99,
+    )
+    assert task.task_info == info
+    assert (task.favored, task.deleted, task.viewed) == (False, False, True)
+    assert (task.create_time, task.update_time, task.view_time) == (
+        1746000000001,
+        1746000090002,
+        1746000500003,
+    )
+
+    assert page.user_points == UserPoints(
+        points=(
+            PointsGrant(
+                order_id="ord-1",
+                type="plan",
+                amount=66000,
+                balance=4321,
+                start_time=1745000000000,
+                end_time=1747600000000,
+            ),
+        ),
+        total=4321,
+    )
+    assert page.user_tickets == UserTickets(
+        ticket=(
+            Ticket(
+                order_id="ord-2",
+                type="priority",
+                package_type="reward",
+                amount=2,
+                balance=1,
+                start_time=1745000000000,
+                end_time=1747600000000,
+            ),
+        )
+    )
+
+
+def test_uploads_page_decodes_into_uploaded_assets() -> None:
+    page = decode(uploads_page_payload(), UploadsPage)
+
+    (asset,) = page.upload_assets_list
+    assert asset == UploadedAsset(
+        id="700000000000000001",
+        name="f00dfeed.mp4",
+        user_id=8080,
+        content_type="video",
+        resource=Resource(
+            resource="https://media.example.org/u/f00dfeed.mp4",
+            height=1920,
+            width=1080,
+            duration=6500,
+            resource_key="",
+        ),
+        cover=Resource(
+            resource="https://media.example.org/u/f00dfeed.jpg",
+            height=1920,
+            width=1080,
+            duration=0,
+            resource_key="",
+        ),
+        create_time=1750000000250,
+        update_time=1750000000750,
+        favored=False,
+        extra_info='{"origin":"web"}',
+        entrance="",
+    )
+
+
+def test_download_result_decodes() -> None:
+    result = decode(
+        {"cdnUrl": "https://media.example.org/dl/bundle.zip", "status": "success"}, DownloadResult
+    )
+
+    assert result == DownloadResult(
+        cdn_url="https://media.example.org/dl/bundle.zip", status="success"
+    )
+
+
+def test_delete_result_decodes_ids_as_a_tuple_of_strings() -> None:
+    result = decode(
+        {"deleted": 2, "ids": ["700000000000000001", "700000000000000002"]}, DeleteResult
+    )
+
+    assert result == DeleteResult(deleted=2, ids=("700000000000000001", "700000000000000002"))
+
+
+def test_element_decodes_with_resources_and_voices() -> None:
+    element = decode(element_payload(), Element)
+
+    voice = Voice(id=42, name="Narrator", official=True, resource={"lang": "en"})
+    assert (element.id, element.name, element.user_id, element.type) == (
+        "u_900000000000001",
+        "Paper Fox",
+        8080,
+        "IMAGE",
+    )
+    assert element.description == "an origami fox"
+    assert element.cover == ElementResource(
+        resource="https://media.example.org/e/front.jpg",
+        width=512,
+        height=768,
+        resource_key="cover",
+        cover=True,
+        slot_key="",
+        voice=None,
+    )
+    assert element.resources[0] == ElementResource(
+        resource="https://media.example.org/e/front.jpg",
+        resource_key="cover",
+        cover=True,
+        slot_key="",
+    )
+    assert element.resources[1].slot_key == "side"
+    assert element.resources[1].voice == voice
+    assert element.tag_list == ({"id": 1, "name": "animal"},)
+    assert element.voice == voice
+    assert (element.current_version, element.favored, element.official) == (2, False, False)
+    assert (element.create_time, element.update_time) == (1736640000000, 1736640000999)
+
+
+# --- Names and defaults -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
+def test_attribute_names_are_snake_case(cls: type[Any]) -> None:
+    for field in attrs.fields(cls):
+        assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", field.name), field.name
+
+
+def test_attribute_names_follow_the_wire_names() -> None:
+    names = {field.name for field in attrs.fields(HistoryEntry)}
+    assert {"eta_time_over_sla", "origin_queuing_eta_time", "current_timestamp"} <= names
+    assert "upload_assets_list" in {field.name for field in attrs.fields(UploadsPage)}
+    assert "cdn_url" in {field.name for field in attrs.fields(DownloadResult)}
+    assert "slot_key" in {field.name for field in attrs.fields(ElementResource)}
+
+
+@pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
+def test_every_attribute_defaults_to_none_or_an_empty_collection(cls: type[Any]) -> None:
+    instance = cls()
+
+    for field in attrs.fields(cls):
+        assert getattr(instance, field.name) in (None, (), {}), field.name
+
+
+# --- Immutability and hashing -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
+def test_every_model_is_frozen(cls: type[Any]) -> None:
+    instance = cls()
+    name = attrs.fields(cls)[0].name
+
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setattr(instance, name, None)
+
+
+@pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
+def test_every_model_is_hashable(cls: type[Any]) -> None:
+    assert hash(cls()) == hash(cls())
+
+
+def test_decoded_models_with_free_form_json_are_hashable_and_equal_by_value() -> None:
+    first = decode(assets_page_payload(), AssetsPage)
+    second = decode(assets_page_payload(), AssetsPage)
+
+    assert first == second
+    assert hash(first) == hash(second)
+    assert len({first, second}) == 1
+    assert hash(decode(element_payload(), Element)) is not None
+
+
+def test_decoded_lists_are_tuples() -> None:
+    page = decode(assets_page_payload(), AssetsPage)
+
+    assert type(page.history) is tuple
+    assert type(page.history[0].works) is tuple
+    assert type(page.history[0].works[0].self_comment.tags) is tuple  # type: ignore[union-attr]
+
+
+# --- Accessors ----------------------------------------------------------------------------
+
+
+def test_works_flattens_every_history_entry_in_page_order() -> None:
+    page = decode(assets_page_payload(), AssetsPage)
+
+    assert [work.work_id for work in page.works] == [9001, 9002, 9003]
+
+
+def test_works_is_empty_for_a_page_without_history() -> None:
+    assert AssetsPage().works == ()
+
+
+def test_created_at_is_aware_utc_with_millisecond_precision() -> None:
+    work = Work(create_time=1746000000123)
+
+    assert work.created_at == datetime(2025, 4, 30, 8, 0, 0, 123000, tzinfo=UTC)
+    assert work.created_at.tzinfo is UTC  # type: ignore[union-attr]
+
+
+def test_work_submitted_at_and_published_at() -> None:
+    work = Work(submit_time=1746000000456, publish_time=1746000001999)
+
+    assert work.submitted_at == datetime(2025, 4, 30, 8, 0, 0, 456000, tzinfo=UTC)
+    assert work.published_at == datetime(2025, 4, 30, 8, 0, 1, 999000, tzinfo=UTC)
+
+
+def test_published_at_is_none_for_a_publish_time_of_zero() -> None:
+    assert Work(publish_time=0).published_at is None
+
+
+@pytest.mark.parametrize("cls", [Work, Task, UploadedAsset, Element])
+def test_created_at_is_none_when_the_timestamp_is_missing(cls: type[Any]) -> None:
+    assert cls().created_at is None
+
+
+@pytest.mark.parametrize("cls", [Task, UploadedAsset, Element])
+def test_updated_at_reads_update_time(cls: type[Any]) -> None:
+    instance = cls(create_time=1736640000000, update_time=1736640000999)
+
+    assert instance.created_at == datetime(2025, 1, 12, 0, 0, 0, tzinfo=UTC)
+    assert instance.updated_at == datetime(2025, 1, 12, 0, 0, 0, 999000, tzinfo=UTC)
+    assert cls().updated_at is None
+
+
+def test_work_prompt_is_the_prompt_argument_of_its_task() -> None:
+    page = decode(assets_page_payload(), AssetsPage)
+
+    assert [work.prompt for work in page.works] == [
+        "a lighthouse in a storm",
+        "a fox made of paper",
+        "a fox made of paper",
+    ]
+
+
+def test_work_prompt_is_none_without_task_info_or_prompt_argument() -> None:
+    assert Work().prompt is None
+    assert Work(task_info=TaskInfo(arguments=(TaskArgument("duration", "5"),))).prompt is None
+
+
+def test_arguments_by_name_maps_names_to_values() -> None:
+    info = TaskInfo(arguments=(TaskArgument("prompt", "a cat"), TaskArgument("duration", "5")))
+
+    assert info.arguments_by_name == {"prompt": "a cat", "duration": "5"}
+
+
+def test_arguments_by_name_keeps_the_first_of_repeated_names_and_skips_incomplete_ones() -> None:
+    info = TaskInfo(
+        arguments=(
+            TaskArgument(None, "orphan"),
+            TaskArgument("prompt", None),
+            TaskArgument("prompt", "first"),
+            TaskArgument("prompt", "second"),
+        )
+    )
+
+    assert info.arguments_by_name == {"prompt": "first"}
+    assert info.prompt == "first"
+
+
+def test_uploads_page_assets_is_the_upload_list() -> None:
+    page = decode(uploads_page_payload(), UploadsPage)
+
+    assert page.assets == page.upload_assets_list
+    assert len(page.assets) == 1
+
+
+# --- Back to the wire ---------------------------------------------------------------------
+
+
+def test_unstructure_of_a_decoded_page_gives_the_complete_payload_back() -> None:
+    payload = assets_page_payload()
+
+    assert unstructure(decode(payload, AssetsPage)) == payload
+
+
+@pytest.mark.parametrize(
+    ("payload", "cls"),
+    [(uploads_page_payload(), UploadsPage), (element_payload(), Element)],
+    ids=["uploads", "element"],
+)
+def test_decoding_the_unstructured_form_gives_the_same_model(
+    payload: dict[str, Any], cls: type[Any]
+) -> None:
+    model = decode(payload, cls)
+
+    assert decode(unstructure(model), cls) == model
