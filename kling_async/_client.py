@@ -1,0 +1,375 @@
+"""`KlingClient`, and the one request core that every endpoint goes through."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import time
+from types import TracebackType
+from typing import Any, TypeVar
+
+import anyio
+import attrs
+import httpx
+import orjson
+
+from ._converter import decode_json
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    InvalidInputError,
+    RateLimitError,
+    _describe_body,
+    error_class_for_status,
+)
+from ._params import normalize_email
+from ._resources import AssetsResource, ElementsResource, UploadsResource
+from ._retry import RetryPolicy, parse_retry_after
+from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+from ._version import __version__
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "KlingClient"]
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.useapi.net/v1/kling"
+"""The API root used when neither ``base_url=`` nor ``USEAPI_BASE_URL`` is set."""
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+"""Connect within 5 s; 60 s for each read, write and wait for a pooled connection."""
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""The connection pool of a client the SDK builds itself (batch concurrency stays within it)."""
+
+logger = logging.getLogger("kling_async")
+
+
+class KlingClient:
+    """An async client for useapi.net's Kling API: one per application, shared by every task.
+
+    Use it as ``async with KlingClient() as client:`` or keep one for the app's lifetime and
+    ``await client.aclose()`` at shutdown. Endpoints live on namespaces: `assets`, `uploads`,
+    `elements`.
+
+    Args:
+        token: the useapi.net API token; defaults to the ``USEAPI_TOKEN`` environment variable.
+            It is sent as ``Authorization: Bearer <token>`` and never shown in reprs, logs or
+            errors.
+        email: the default Kling account for every call; a call's own ``email=`` wins. Needed
+            when the subscription has several accounts.
+        base_url: the API root including ``/v1/kling``; defaults to ``USEAPI_BASE_URL``, else
+            ``https://api.useapi.net/v1/kling``.
+        timeout: seconds, an `httpx.Timeout`, or None; default connect 5 s, read 60 s.
+        max_retries: retries after the first try (0 turns retrying off); default 2.
+        retry: the full `RetryPolicy` (waits, statuses); ``max_retries`` overrides its count.
+        http_client: an `httpx.AsyncClient` to send through. The caller owns and closes it; the
+            SDK builds full URLs and its own headers for every request and relies on nothing
+            the client carries.
+        limits: the connection pool of the client the SDK builds (ignored with ``http_client``).
+
+    Example::
+
+        async with KlingClient(email="me@example.com") as client:
+            page = await client.assets.list(page_size=10)
+            for work in page.works:
+                print(work.work_id, work.prompt)
+
+    """
+
+    assets: AssetsResource
+    """GET /assets and GET /assets/download: generated works."""
+    uploads: UploadsResource
+    """GET and DELETE /assets/uploaded: uploaded files."""
+    elements: ElementsResource
+    """GET /elements/{elementId}."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        email: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        limits: httpx.Limits | None = None,
+    ) -> None:
+        token = token if token is not None else os.environ.get("USEAPI_TOKEN")
+        self._headers = httpx.Headers(
+            {
+                "Authorization": f"Bearer {_check_token(token)}",
+                "Accept": "application/json",
+                "User-Agent": f"kling-async/{__version__} httpx/{httpx.__version__}",
+            }
+        )
+        self._base_url = _check_base_url(
+            base_url if base_url is not None else os.environ.get("USEAPI_BASE_URL")
+        )
+        self._email = normalize_email(email)
+        self._timeout = _to_timeout(timeout)
+        self._retry = _retry_policy(retry, max_retries)
+        if http_client is None:
+            self._http = httpx.AsyncClient(limits=limits or DEFAULT_LIMITS, timeout=self._timeout)
+            self._owns_http = True
+            self._max_connections = (limits or DEFAULT_LIMITS).max_connections
+        else:
+            self._http = http_client
+            self._owns_http = False
+            self._max_connections = _pool_size(http_client)
+        # Requests past the pool size wait here, not in httpx's pool, whose wait times out.
+        self._pool_slots = (
+            anyio.CapacityLimiter(self._max_connections) if self._max_connections else None
+        )
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        self.assets = AssetsResource(self)
+        self.uploads = UploadsResource(self)
+        self.elements = ElementsResource(self)
+
+    # -- configuration -------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API root every endpoint path is joined under, without a trailing slash."""
+        return self._base_url
+
+    @property
+    def email(self) -> str | None:
+        """The default account email, or None."""
+        return self._email
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The timeouts every request uses unless a call passes its own ``timeout=``."""
+        return self._timeout
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._retry
+
+    @property
+    def max_connections(self) -> int | None:
+        """The connection pool's size, when known; batch helpers keep concurrency within it."""
+        return self._max_connections
+
+    def with_options(
+        self,
+        *,
+        email: str | NotGiven | None = NOT_GIVEN,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven = NOT_GIVEN,
+    ) -> KlingClient:
+        """Return a client with some settings changed that shares this one's connection pool.
+
+        The copy does not own the pool: closing it does nothing, and it stops working once the
+        client it came from is closed.
+
+        Example::
+
+            patient = client.with_options(timeout=300, max_retries=5)
+        """
+        new = copy.copy(self)
+        new._owns_http = False
+        if not isinstance(email, NotGiven):
+            new._email = normalize_email(email)
+        if not isinstance(timeout, NotGiven):
+            new._timeout = _to_timeout(timeout)
+        if not isinstance(retry, NotGiven) or not isinstance(max_retries, NotGiven):
+            base = self._retry if isinstance(retry, NotGiven) else retry
+            new._retry = _retry_policy(base, max_retries)
+        new._bind_resources()
+        return new
+
+    def __repr__(self) -> str:
+        return f"KlingClient(base_url={self._base_url!r}, email={self._email!r})"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connection pool, when this client created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> KlingClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- the request core ----------------------------------------------------------------
+
+    def _resolve_email(self, email: str | None) -> str | None:
+        """The account for one call: its own ``email=``, else the client's."""
+        return normalize_email(email) if email is not None else self._email
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        cast_to: type[T],
+        *,
+        params: dict[str, str] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> T:
+        """Send one API call, retrying per the policy, and decode a 2xx body into ``cast_to``.
+
+        ``path`` is already percent-encoded; ``params`` are encoded here.
+        """
+        url = self._base_url + path
+        request_timeout = self._timeout if isinstance(timeout, NotGiven) else _to_timeout(timeout)
+        attempts = self._retry.max_retries + 1
+        debug = logger.isEnabledFor(logging.DEBUG)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            error: APIError
+            try:
+                if self._pool_slots is None:
+                    response = await self._http.request(
+                        method, url, params=params, headers=self._headers, timeout=request_timeout
+                    )
+                else:
+                    async with self._pool_slots:
+                        response = await self._http.request(
+                            method,
+                            url,
+                            params=params,
+                            headers=self._headers,
+                            timeout=request_timeout,
+                        )
+            except httpx.TimeoutException as exc:
+                error = APITimeoutError(f"{type(exc).__name__} on {method} {url}")
+                error.__cause__ = exc
+                outcome = type(exc).__name__
+            except httpx.TransportError as exc:
+                error = APIConnectionError(f"{type(exc).__name__} on {method} {url}: {exc}")
+                error.__cause__ = exc
+                outcome = type(exc).__name__
+            else:
+                if debug:
+                    _log_attempt(
+                        method, response.url, response.status_code, attempt, attempts, started
+                    )
+                if response.is_success:
+                    return decode_json(response.content, cast_to, response=response)
+                error = _status_error(response)
+                outcome = ""
+            if outcome and debug:
+                _log_attempt(method, url, outcome, attempt, attempts, started)
+            wait = self._retry.wait_before(attempt, error)
+            if wait is None:
+                if params:
+                    error.email = params.get("email")
+                    page_num = params.get("pageNum")
+                    error.page_num = int(page_num) if page_num else None
+                raise error
+            logger.info(
+                "retrying %s %s in %.2f s after %s (retry %d of %d)",
+                method,
+                url,
+                wait,
+                _error_label(error),
+                attempt,
+                self._retry.max_retries,
+            )
+            await anyio.sleep(wait)
+
+
+def _log_attempt(
+    method: str, url: object, outcome: object, attempt: int, attempts: int, started: float
+) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    logger.debug(
+        "%s %s -> %s (attempt %d/%d, %.1f ms)", method, url, outcome, attempt, attempts, elapsed_ms
+    )
+
+
+def _error_label(error: APIError) -> str:
+    if isinstance(error, APIStatusError):
+        return f"{error.status_code} {error.message}"
+    return type(error).__name__
+
+
+def _status_error(response: httpx.Response) -> APIStatusError:
+    """Build the `APIStatusError` subclass that matches a non-2xx response."""
+    content = response.content
+    body: Any
+    try:
+        body = orjson.loads(content) if content else None
+    except orjson.JSONDecodeError:
+        body = response.text
+    message = _describe_body(body) or response.reason_phrase or f"HTTP {response.status_code}"
+    error = error_class_for_status(response.status_code)(message, response=response, body=body)
+    if isinstance(error, RateLimitError):
+        error.retry_after = parse_retry_after(response.headers)
+    return error
+
+
+def _check_token(token: str | None) -> str:
+    if token is None:
+        raise InvalidInputError(
+            "no API token: pass KlingClient(token=...) or set the USEAPI_TOKEN environment variable"
+        )
+    if not isinstance(token, str):
+        raise InvalidInputError(f"the API token must be a string, not {type(token).__name__}")
+    token = token.strip()
+    if not token:
+        raise InvalidInputError("the API token is empty")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) > 126 for ch in token):
+        raise InvalidInputError("the API token contains spaces or characters outside ASCII")
+    return token
+
+
+def _check_base_url(base_url: str | httpx.URL | None) -> str:
+    if base_url is None or (isinstance(base_url, str) and not base_url.strip()):
+        return DEFAULT_BASE_URL
+    try:
+        url = httpx.URL(str(base_url).strip())
+    except httpx.InvalidURL as exc:
+        raise InvalidInputError(f"base_url {str(base_url)!r} is not a URL: {exc}") from None
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise InvalidInputError(f"base_url {str(base_url)!r} must be an http(s) URL with a host")
+    if url.query or url.fragment:
+        raise InvalidInputError(f"base_url {str(base_url)!r} must not have a query or fragment")
+    return str(url).rstrip("/")
+
+
+def _to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if timeout is None:
+        return httpx.Timeout(None)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise InvalidInputError(
+            f"timeout must be positive seconds, an httpx.Timeout or None, not {timeout!r}"
+        )
+    return httpx.Timeout(float(timeout))
+
+
+def _retry_policy(retry: RetryPolicy | None, max_retries: int | NotGiven) -> RetryPolicy:
+    policy = retry if retry is not None else RetryPolicy()
+    if isinstance(max_retries, NotGiven):
+        return policy
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidInputError(f"max_retries must be an int of at least 0, not {max_retries!r}")
+    return attrs.evolve(policy, max_retries=max_retries)
+
+
+def _pool_size(http_client: httpx.AsyncClient) -> int | None:
+    """The pool size of a caller's client, when its default transport exposes it."""
+    pool = getattr(getattr(http_client, "_transport", None), "_pool", None)
+    size = getattr(pool, "_max_connections", None)
+    return size if isinstance(size, int) else None
