@@ -22,6 +22,7 @@ from ._exceptions import (
     APITimeoutError,
     InvalidInputError,
     RateLimitError,
+    ResponseValidationError,
     _describe_body,
     error_class_for_status,
 )
@@ -264,18 +265,17 @@ class KlingClient:
                         method, response.url, response.status_code, attempt, attempts, started
                     )
                 if response.is_success:
-                    return decode_json(response.content, cast_to, response=response)
+                    try:
+                        return decode_json(response.content, cast_to, response=response)
+                    except ResponseValidationError as invalid:
+                        raise _with_call_context(invalid, params) from None
                 error = _status_error(response)
                 outcome = ""
             if outcome and debug:
                 _log_attempt(method, url, outcome, attempt, attempts, started)
             wait = self._retry.wait_before(attempt, error)
             if wait is None:
-                if params:
-                    error.email = params.get("email")
-                    page_num = params.get("pageNum")
-                    error.page_num = int(page_num) if page_num else None
-                raise error
+                raise _with_call_context(error, params)
             logger.info(
                 "retrying %s %s in %.2f s after %s (retry %d of %d)",
                 method,
@@ -295,6 +295,15 @@ def _log_attempt(
     logger.debug(
         "%s %s -> %s (attempt %d/%d, %.1f ms)", method, url, outcome, attempt, attempts, elapsed_ms
     )
+
+
+def _with_call_context(error: APIError, params: dict[str, str] | None) -> APIError:
+    """Note on ``error`` the account and page the call was for, read from its query."""
+    if params:
+        error.email = params.get("email")
+        page_num = params.get("pageNum")
+        error.page_num = int(page_num) if page_num else None
+    return error
 
 
 def _error_label(error: APIError) -> str:
