@@ -1,0 +1,415 @@
+"""Concurrent helpers: list several accounts at once, download and delete any number of IDs.
+
+Listings (`iter_pages`, `iter_upload_pages`) fetch the pages of one or more accounts
+concurrently and yield each account's pages in order; ID helpers (`download`,
+`delete_uploaded`) split long ID lists into chunks of up to 10 and call the endpoint once per
+chunk, concurrently, reporting every chunk's outcome. All of them run on asyncio and trio, and
+stay within the client's connection pool. 429s and other retryable failures are retried by the
+client's `RetryPolicy`, as for any call; ``max_per_second`` paces the start of calls.
+
+Listing several accounts::
+
+    from contextlib import aclosing
+
+    from kling_async import KlingClient, batch
+
+    async with KlingClient() as client:
+        pages = batch.iter_pages(client, ["a@example.com", "b@example.com"], page_size=40)
+        async with aclosing(pages):
+            async for p in pages:
+                print(p.email, p.page_num, len(p.works))
+
+Design. The iterator returned by `iter_pages` is a small class, not an async generator: each
+``__anext__`` call runs its own task group and closes it before returning, so between two
+pages nothing is running (no task, no request, no open cancel scope). A page is returned once
+it and every earlier page of its account are in *and* the requests already in flight have
+completed; requests are sent again only when the buffered pages are used up. Because nothing
+outlives a call, every way of leaving the loop early is safe on asyncio and trio: ``break``,
+an exception in the body, a cancelled scope around the loop. ``async with aclosing(pages):``
+(above) is the recommended idiom: it drops the buffered pages as soon as the loop ends.
+
+How much runs at once: each account keeps up to ``per_account`` page requests in flight
+(pages n .. n + per_account - 1, where n is its next page to deliver), and at most
+``concurrency`` requests are in flight across all accounts (clamped to the client's pool size
+when known). There is no total, so pages are requested ahead: an account ends at its first
+page that is empty or shorter than ``page_size``, and at most ``per_account - 1`` pages past
+its end are requested; they are dropped, never yielded.
+
+Errors in listings. With ``on_error="raise"`` (the default) the first failed page (after the
+client's retries) stops all requests and is raised as the SDK's own error, e.g.
+`NotFoundError`, never wrapped in an ExceptionGroup; every earlier page of that account has
+been yielded first, and the error's ``email`` and ``page_num`` say which account and page
+failed. With ``on_error="continue"`` a failure ends only its account (after its earlier
+pages); the others go on, and the iterator's ``failures`` lists a `PageFailure` per failed
+account::
+
+    pages = batch.iter_pages(client, emails, on_error="continue")
+    async with aclosing(pages):
+        async for p in pages:
+            ...
+    for failure in pages.failures:
+        print("stopped", failure.email, "at page", failure.page_num, failure.error)
+
+Chunked calls. IDs are checked before any request (numeric; ``chunk_size`` 1..10), duplicates
+are dropped (first occurrence kept), and every remaining ID ends up in exactly one chunk
+outcome, succeeded or failed; one failed chunk never hides another's result::
+
+    result = await batch.download(client, work_ids, file_types=["MP4"])
+    for chunk in result.chunks:
+        print(chunk.ids, chunk.value.cdn_url if chunk.value else chunk.error)
+    result.raise_for_errors()  # BatchError carrying every failed chunk's error and IDs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import TypeVar
+
+import attrs
+
+from ._chunking import BatchResult, ChunkOutcome, chunked, run_chunks
+from ._client import KlingClient
+from ._exceptions import InvalidInputError
+from ._fanout import AccountPage, ConcurrentPages, OnError, PageFailure, check_on_error
+from ._models import AssetsPage, DeleteResult, DownloadResult, UploadsPage
+from ._pacing import Pacer, make_pacer
+from ._pagination import PageSource
+from ._params import (
+    MAX_DELETE_IDS,
+    normalize_email,
+    normalize_file_types,
+    normalize_ids,
+    positive_int,
+)
+from ._resources import SortOrder
+from ._types import ContentType, FileType
+
+__all__ = [
+    "MAX_CHUNK_SIZE",
+    "AccountPage",
+    "BatchResult",
+    "ChunkOutcome",
+    "ConcurrentPages",
+    "DeleteBatchResult",
+    "OnError",
+    "PageFailure",
+    "delete_uploaded",
+    "download",
+    "iter_pages",
+    "iter_upload_pages",
+]
+
+P = TypeVar("P")
+
+MAX_CHUNK_SIZE = MAX_DELETE_IDS
+"""The most IDs one chunk (one call) of `download` and `delete_uploaded` carries: 10."""
+
+
+def iter_pages(
+    client: KlingClient,
+    emails: Iterable[str] | str | None = None,
+    *,
+    content_type: ContentType | str | None = None,
+    page_size: int = 40,
+    concurrency: int = 16,
+    per_account: int = 4,
+    on_error: OnError = "raise",
+    max_per_second: float | None = None,
+    sort: SortOrder | None = None,
+) -> ConcurrentPages[AssetsPage]:
+    """Iterate over the /assets pages of several accounts, fetched concurrently.
+
+    Each item is an `AccountPage` (``email``, ``page_num``, ``page``: the `AssetsPage`;
+    ``works``: its works, flattened). Each account's pages come in ascending order as soon as
+    a page and all pages before it are in (once the requests already in flight complete);
+    accounts interleave freely. Empty pages are not yielded. See the module docstring for the
+    design, the limits and the error modes.
+
+    Args:
+        client: the client to send through.
+        emails: the accounts to list, or None for the client's default account (a single
+            string is one account). Duplicates are listed once.
+        content_type: only works of this type (``"video"``, ``"image"``, ``"audio"``).
+        page_size: history entries per page (one per generation task).
+        concurrency: the most requests in flight at once, over all accounts; clamped to the
+            client's connection pool when its size is known.
+        per_account: the most requests in flight for one account; also bounds the pages
+            requested past an account's end (at most ``per_account - 1``).
+        on_error: ``"raise"`` (the first failure ends the iteration) or ``"continue"``
+            (a failure ends its account only; see `ConcurrentPages.failures`).
+        max_per_second: when given, request starts are paced to at most this many a second.
+        sort: ``"asc"`` or ``"desc"`` (the service's default, newest first).
+
+    Arguments are checked at once: bad input raises `InvalidInputError` before any request.
+
+    Example::
+
+        async with contextlib.aclosing(batch.iter_pages(client, emails)) as pages:
+            async for p in pages:
+                print(p.email, p.page_num, len(p.works))
+    """
+    accounts = _accounts(client, emails)
+    sources = [
+        (
+            account,
+            client.assets.page_source(
+                page_size=page_size, content_type=content_type, email=account, sort=sort
+            ),
+        )
+        for account in accounts
+    ]
+    return _pages(client, sources, concurrency, per_account, on_error, max_per_second)
+
+
+def iter_upload_pages(
+    client: KlingClient,
+    emails: Iterable[str] | str | None = None,
+    *,
+    content_type: ContentType | str | None = None,
+    file_name: str | None = None,
+    page_size: int = 20,
+    concurrency: int = 16,
+    per_account: int = 4,
+    on_error: OnError = "raise",
+    max_per_second: float | None = None,
+    sort: SortOrder | None = None,
+) -> ConcurrentPages[UploadsPage]:
+    """Iterate over the /assets/uploaded pages of several accounts, fetched concurrently.
+
+    Each item is an `AccountPage` (``email``, ``page_num``, ``page``: the `UploadsPage`;
+    ``assets``: its uploaded files). ``file_name`` filters by keyword; the other arguments and
+    the guarantees are those of `iter_pages`.
+
+    Example::
+
+        async with contextlib.aclosing(batch.iter_upload_pages(client, emails)) as pages:
+            async for p in pages:
+                ids = [asset.id for asset in p.assets]
+    """
+    accounts = _accounts(client, emails)
+    sources = [
+        (
+            account,
+            client.uploads.page_source(
+                page_size=page_size,
+                content_type=content_type,
+                file_name=file_name,
+                email=account,
+                sort=sort,
+            ),
+        )
+        for account in accounts
+    ]
+    return _pages(client, sources, concurrency, per_account, on_error, max_per_second)
+
+
+async def download(
+    client: KlingClient,
+    work_ids: Iterable[int | str] | int | str,
+    *,
+    file_types: Iterable[FileType | str] | FileType | str | None = None,
+    email: str | None = None,
+    chunk_size: int = 10,
+    concurrency: int = 8,
+    max_per_second: float | None = None,
+) -> BatchResult[DownloadResult]:
+    """Get download URLs for any number of works: one GET /assets/download per chunk.
+
+    Each chunk's `DownloadResult` (``value``) holds one ``cdn_url``: a .zip of the chunk's
+    works (or the file itself for a one-work chunk with one file type). Failed chunks carry
+    their error; `BatchResult.raise_for_errors` turns them into one `BatchError`.
+
+    Args:
+        client: the client to send through.
+        work_ids: work IDs (ints or numeric strings); duplicates are dropped, first kept.
+        file_types: ``MP4``, ``MP3``, ``WAV``, ``PNG`` (None: every type, always a .zip).
+        email: the account (None: the client's default).
+        chunk_size: work IDs per call, 1..10.
+        concurrency: the most calls in flight at once (clamped to the client's pool size).
+        max_per_second: when given, call starts are paced to at most this many a second.
+
+    Bad input raises `InvalidInputError` before any request.
+
+    Example::
+
+        result = await batch.download(client, work_ids, file_types="MP4")
+        urls = [chunk.value.cdn_url for chunk in result.chunks if chunk.value is not None]
+    """
+    ids = normalize_ids(work_ids, name="work_ids")
+    types = normalize_file_types(file_types)
+    account = normalize_email(email)
+    size, limit, pacer = _chunk_settings(client, chunk_size, concurrency, max_per_second)
+    call = partial(_download_chunk, client, types, account)
+    outcomes = await run_chunks(chunked(ids, size), call, concurrency=limit, pacer=pacer)
+    return BatchResult(outcomes)
+
+
+async def delete_uploaded(
+    client: KlingClient,
+    ids: Iterable[int | str] | int | str,
+    *,
+    email: str | None = None,
+    chunk_size: int = 10,
+    concurrency: int = 8,
+    max_per_second: float | None = None,
+) -> DeleteBatchResult:
+    """Delete any number of uploaded files: one DELETE /assets/uploaded per chunk of up to 10.
+
+    Deleted files cannot be recovered. The result tells apart the IDs the server reported
+    deleted (``succeeded_ids``), those it was sent but did not report (``unconfirmed_ids``)
+    and those whose call failed (``failed_ids``); see `DeleteBatchResult` for what ``ok``
+    means here.
+
+    Args:
+        client: the client to send through.
+        ids: upload IDs (ints or numeric strings); duplicates are dropped, first kept.
+        email: the account; required unless the client has a default email.
+        chunk_size: IDs per call, 1..10.
+        concurrency: the most calls in flight at once (clamped to the client's pool size).
+        max_per_second: when given, call starts are paced to at most this many a second.
+
+    Bad input (including no email at all) raises `InvalidInputError` before any request.
+
+    Example::
+
+        result = await batch.delete_uploaded(client, ids, email="me@example.com")
+        result.raise_for_errors()
+        print(len(result.succeeded_ids), "deleted;", result.unconfirmed_ids, "not reported")
+    """
+    normalized = normalize_ids(ids, name="ids")
+    account = client._resolve_email(email)
+    if account is None:
+        raise InvalidInputError(
+            "delete_uploaded needs the account's email: pass email= or KlingClient(email=...)"
+        )
+    size, limit, pacer = _chunk_settings(client, chunk_size, concurrency, max_per_second)
+    call = partial(_delete_chunk, client, account)
+    outcomes = await run_chunks(chunked(normalized, size), call, concurrency=limit, pacer=pacer)
+    return DeleteBatchResult(outcomes)
+
+
+@attrs.frozen
+class DeleteBatchResult(BatchResult[DeleteResult]):
+    """The outcome of `delete_uploaded`: one `ChunkOutcome` per chunk of IDs, in input order.
+
+    Every ID sent is in exactly one of:
+
+    - `succeeded_ids`: the server reported it deleted;
+    - `unconfirmed_ids`: its call succeeded but the server did not report it deleted. The
+      service does not say why: the ID may not exist (or belong to another account), or may
+      already be gone, e.g. deleted by an earlier attempt of a retried call;
+    - `failed_ids`: its call failed (the chunk's ``error`` says how).
+
+    ``ok`` means every call succeeded, exactly as `raise_for_errors` sees it; an unconfirmed
+    ID is not an error, because the SDK cannot tell "already gone" from "not deleted". Check
+    `all_deleted` (or `unconfirmed_ids`) to know that the server confirmed every ID.
+    """
+
+    @property
+    def succeeded_ids(self) -> tuple[str, ...]:
+        """The IDs the server reported deleted, in input order."""
+        return self._split()[0]
+
+    @property
+    def unconfirmed_ids(self) -> tuple[str, ...]:
+        """The IDs sent in successful calls that the server did not report deleted."""
+        return self._split()[1]
+
+    def _split(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        confirmed: list[str] = []
+        unconfirmed: list[str] = []
+        for chunk in self.chunks:
+            if chunk.ok:
+                deleted = _deleted(chunk)
+                for id_ in chunk.ids:
+                    (confirmed if id_ in deleted else unconfirmed).append(id_)
+        return tuple(confirmed), tuple(unconfirmed)
+
+    @property
+    def all_deleted(self) -> bool:
+        """Whether every call succeeded and the server reported every ID deleted."""
+        return self.ok and not self.unconfirmed_ids
+
+
+def _deleted(chunk: ChunkOutcome[DeleteResult]) -> frozenset[str]:
+    """The IDs of a chunk that the server reported deleted.
+
+    IDs are matched in canonical form, and only IDs the chunk sent count. When the server
+    gives no ``ids`` list but a ``deleted`` count equal to the number sent, all of them count.
+    """
+    value = chunk.value
+    if value is None:
+        return frozenset()
+    if not value.ids and value.deleted == len(chunk.ids):
+        return frozenset(chunk.ids)
+    return frozenset(chunk.ids).intersection(_canonical(id_) for id_ in value.ids)
+
+
+def _canonical(value: str) -> str:
+    text = value.strip()
+    return str(int(text)) if text.isdigit() else text
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+def _accounts(client: KlingClient, emails: Iterable[str] | str | None) -> list[str | None]:
+    """The accounts to list, normalised, duplicates dropped; the client's default for None."""
+    if emails is None:
+        return [client.email]
+    values: Iterable[object] = (emails,) if isinstance(emails, str) else emails
+    if not isinstance(values, Iterable):
+        raise InvalidInputError(f"emails must be a list of emails or None, not {emails!r}")
+    accounts: list[str | None] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise InvalidInputError(f"emails: {value!r} is not an email address")
+        account = normalize_email(value)
+        if account not in accounts:
+            accounts.append(account)
+    if not accounts:
+        raise InvalidInputError("emails is empty; pass None for the client's default account")
+    return accounts
+
+
+def _concurrency(client: KlingClient, concurrency: int) -> int:
+    limit = positive_int(concurrency, "concurrency")
+    pool = client.max_connections
+    return min(limit, pool) if pool else limit
+
+
+def _pages(
+    client: KlingClient,
+    sources: Sequence[tuple[str | None, PageSource[P]]],
+    concurrency: int,
+    per_account: int,
+    on_error: OnError,
+    max_per_second: float | None,
+) -> ConcurrentPages[P]:
+    return ConcurrentPages(
+        sources,
+        concurrency=_concurrency(client, concurrency),
+        per_account=positive_int(per_account, "per_account"),
+        on_error=check_on_error(on_error),
+        pacer=make_pacer(max_per_second),
+    )
+
+
+def _chunk_settings(
+    client: KlingClient, chunk_size: int, concurrency: int, max_per_second: float | None
+) -> tuple[int, int, Pacer | None]:
+    size = positive_int(chunk_size, "chunk_size")
+    if size > MAX_CHUNK_SIZE:
+        raise InvalidInputError(f"chunk_size must be at most {MAX_CHUNK_SIZE}, not {size}")
+    return size, _concurrency(client, concurrency), make_pacer(max_per_second)
+
+
+async def _download_chunk(
+    client: KlingClient, file_types: tuple[str, ...] | None, email: str | None, ids: tuple[str, ...]
+) -> DownloadResult:
+    return await client.assets.download(ids, file_types, email)
+
+
+async def _delete_chunk(client: KlingClient, email: str, ids: tuple[str, ...]) -> DeleteResult:
+    return await client.uploads.delete(ids, email)

@@ -1,0 +1,357 @@
+"""`batch.download` and `batch.delete_uploaded` over real loopback HTTP (FakeKlingServer)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from kling_async import (
+    AccountError,
+    BadRequestError,
+    BatchError,
+    DeleteResult,
+    InvalidInputError,
+    KlingClient,
+    RetryPolicy,
+    ServerError,
+    batch,
+)
+from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
+
+FAST_RETRY = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
+
+
+@contextlib.asynccontextmanager
+async def serve(**options: Any) -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
+    """One account with 1000 works and 1000 uploads, and a client that defaults to it."""
+    settings: dict[str, Any] = {
+        "accounts": 1,
+        "works_per_account": 1000,
+        "uploads_per_account": 1000,
+        "seed": 0,
+    }
+    settings.update(options)
+    async with FakeKlingServer(**settings) as fake:
+        email = fake.emails[0]
+        async with KlingClient(
+            fake.token, base_url=fake.base_url, email=email, retry=FAST_RETRY
+        ) as client:
+            yield fake, client
+
+
+@pytest.fixture
+async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
+    async with serve() as pair:
+        yield pair
+
+
+def work_ids(fake: FakeKlingServer, count: int) -> list[str]:
+    return [str(work_id) for work_id in fake.data.accounts[0].work_ids[:count]]
+
+
+def upload_ids(fake: FakeKlingServer, count: int) -> list[str]:
+    return [upload.id for upload in fake.data.accounts[0].uploads[:count]]
+
+
+def calls(fake: FakeKlingServer, path: str) -> list[RecordedRequest]:
+    return [r for r in fake.requests if r.api_path == path]
+
+
+def checked_out_connections(client: KlingClient) -> int:
+    """Connections of the client's pool that are in the middle of a request."""
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    return sum(1 for conn in pool.connections if not (conn.is_idle() or conn.is_closed()))
+
+
+# -- splitting -------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("count", [1, 10, 11, 1000])
+async def test_download_makes_one_call_per_ten_ids_in_input_order(
+    fake_and_client: tuple[FakeKlingServer, KlingClient], count: int
+) -> None:
+    fake, client = fake_and_client
+    ids = work_ids(fake, count)
+    result = await batch.download(client, ids)
+
+    assert result.ok
+    assert [len(chunk.ids) for chunk in result.chunks] == [
+        min(10, count - start) for start in range(0, count, 10)
+    ]
+    assert list(result.ids) == ids
+    assert list(result.succeeded_ids) == ids
+    assert result.failed_ids == ()
+    sent = sorted(r.query["workIds"] for r in calls(fake, "/assets/download"))
+    assert sent == sorted(",".join(chunk.ids) for chunk in result.chunks)
+
+
+@pytest.mark.anyio
+async def test_each_download_outcome_holds_its_own_chunks_result(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    result = await batch.download(client, work_ids(fake, 25), concurrency=3)
+    for chunk in result.chunks:
+        assert chunk.value is not None
+        assert chunk.value.cdn_url is not None
+        assert ",".join(chunk.ids) in chunk.value.cdn_url
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("count", [1, 10, 11, 1000])
+async def test_delete_makes_one_call_per_ten_ids_and_reports_the_deleted_ones(
+    fake_and_client: tuple[FakeKlingServer, KlingClient], count: int
+) -> None:
+    fake, client = fake_and_client
+    ids = upload_ids(fake, count)
+    result = await batch.delete_uploaded(client, ids)
+
+    assert result.ok
+    assert result.all_deleted
+    assert list(result.succeeded_ids) == ids
+    assert result.unconfirmed_ids == ()
+    assert len(calls(fake, "/assets/uploaded")) == math.ceil(count / 10)
+    assert fake.data.accounts[0].deleted_upload_ids == set(ids)
+
+
+@pytest.mark.anyio
+async def test_chunk_size_sets_the_ids_per_call(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    result = await batch.download(client, work_ids(fake, 7), chunk_size=3)
+    assert [len(chunk.ids) for chunk in result.chunks] == [3, 3, 1]
+    assert len(calls(fake, "/assets/download")) == 3
+
+
+@pytest.mark.anyio
+async def test_duplicates_are_sent_once_first_occurrence_first(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    a, b, c = work_ids(fake, 3)
+    result = await batch.download(client, [a, b, int(a), f"00{b}", c, f" {c} "], chunk_size=2)
+    assert [chunk.ids for chunk in result.chunks] == [(a, b), (c,)]
+    sent = sorted(r.query["workIds"] for r in calls(fake, "/assets/download"))
+    assert sent == sorted([f"{a},{b}", c])
+
+
+# -- failures --------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_failed_chunks_never_hide_the_others_and_every_id_is_accounted_for(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(Fault.status(400), Fault.status(400), path="/assets/download")
+    ids = work_ids(fake, 50)
+    result = await batch.download(client, ids, concurrency=3)
+
+    assert not result.ok
+    failed = [chunk for chunk in result.chunks if not chunk.ok]
+    assert len(failed) == 2
+    assert all(isinstance(chunk.error, BadRequestError) for chunk in failed)
+    assert all(chunk.value is not None for chunk in result.chunks if chunk.ok)
+    assert sorted(result.succeeded_ids + result.failed_ids) == sorted(ids)
+    assert not set(result.succeeded_ids) & set(result.failed_ids)
+
+    with pytest.raises(BatchError) as raised:
+        result.raise_for_errors()
+    assert raised.value.errors == tuple(chunk.error for chunk in failed)
+    assert raised.value.failed_ids == result.failed_ids
+    assert len(raised.value.failed_ids) == 20
+
+
+@pytest.mark.anyio
+async def test_a_failed_delete_chunk_is_reported_with_its_ids(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(Fault.status(596), path="/assets/uploaded", method="DELETE")
+    ids = upload_ids(fake, 30)
+    result = await batch.delete_uploaded(client, ids, concurrency=1)
+
+    [failed] = [chunk for chunk in result.chunks if not chunk.ok]
+    assert failed.ids == tuple(ids[:10])
+    assert isinstance(failed.error, AccountError)
+    assert failed.error.email == fake.emails[0]
+    assert result.failed_ids == tuple(ids[:10])
+    assert result.succeeded_ids == tuple(ids[10:])
+    assert fake.data.accounts[0].deleted_upload_ids == set(ids[10:])
+
+
+@pytest.mark.anyio
+async def test_rate_limits_and_server_errors_are_retried_by_the_clients_policy(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(
+        Fault.status(429, retry_after=0), Fault.status(503), Fault.drop(), path="/assets"
+    )
+    result = await batch.download(client, work_ids(fake, 40))
+    assert result.ok
+    assert len(calls(fake, "/assets/download")) == 4 + 3
+
+
+@pytest.mark.anyio
+async def test_a_chunk_that_fails_every_retry_is_reported_as_failed(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(*[Fault.status(503)] * 3, path="/assets/download")
+    result = await batch.download(client, work_ids(fake, 20), concurrency=1)
+    assert [chunk.ok for chunk in result.chunks] == [False, True]
+    assert isinstance(result.chunks[0].error, ServerError)
+
+
+# -- delete semantics ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_ids_the_server_does_not_report_deleted_are_unconfirmed_not_failed(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    existing = upload_ids(fake, 3)
+    fake.data.accounts[0].deleted_upload_ids.add(existing[2])  # already gone
+    result = await batch.delete_uploaded(client, [*existing, "12345"])
+
+    assert result.succeeded_ids == tuple(existing[:2])
+    assert result.unconfirmed_ids == (existing[2], "12345")
+    assert result.failed_ids == ()
+    assert result.ok
+    assert not result.all_deleted
+    assert result.raise_for_errors() is result
+
+
+def test_reported_ids_count_in_canonical_form_and_only_when_sent() -> None:
+    result = batch.DeleteBatchResult(
+        (batch.ChunkOutcome(("7", "8"), value=DeleteResult(deleted=2, ids=("007", "99"))),)
+    )
+    assert result.succeeded_ids == ("7",)
+    assert result.unconfirmed_ids == ("8",)
+
+
+def test_a_deleted_count_without_ids_confirms_a_chunk_only_when_it_covers_every_id() -> None:
+    result = batch.DeleteBatchResult(
+        (
+            batch.ChunkOutcome(("1", "2"), value=DeleteResult(deleted=2)),
+            batch.ChunkOutcome(("3", "4"), value=DeleteResult(deleted=1)),
+            batch.ChunkOutcome(("5",)),  # a call that answered nothing usable
+            batch.ChunkOutcome(("6",), error=RuntimeError("call failed")),
+        )
+    )
+    assert result.succeeded_ids == ("1", "2")
+    assert result.unconfirmed_ids == ("3", "4", "5")
+    assert result.failed_ids == ("6",)
+    assert not result.ok
+
+
+# -- concurrency, pacing, cancellation -------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_chunks_overlap_within_the_concurrency_limit(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.03
+    started = time.perf_counter()
+    result = await batch.download(client, work_ids(fake, 120), concurrency=4)
+    elapsed = time.perf_counter() - started
+
+    assert result.ok
+    assert 2 <= fake.max_in_flight <= 4
+    assert elapsed < 12 * fake.latency / 2  # well under the sequential time
+
+
+@pytest.mark.anyio
+async def test_max_per_second_spaces_out_chunk_starts(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    await batch.delete_uploaded(client, upload_ids(fake, 60), max_per_second=50)
+    starts = sorted(r.start for r in calls(fake, "/assets/uploaded"))
+    assert len(starts) == 6
+    assert all(t - starts[0] >= k / 50 - 0.005 for k, t in enumerate(starts))
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_caller_stops_every_chunk_promptly(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(*[Fault.hang()] * 4, path="/assets/download")
+    with anyio.fail_after(5):
+        with anyio.move_on_after(0.2) as scope:
+            await batch.download(client, work_ids(fake, 100), concurrency=4)
+    assert scope.cancelled_caught
+    assert len(fake.requests) == 4
+    assert checked_out_connections(client) == 0
+
+    fake.clear_faults()
+    await client.assets.list(page_size=1)
+    assert [r.api_path for r in fake.requests[4:]] == ["/assets"]
+    assert fake.in_flight == 0
+
+
+# -- arguments -------------------------------------------------------------------------------------
+
+BAD_ARGUMENTS: list[dict[str, Any]] = [
+    {"ids": []},
+    {"ids": ["12", "twelve"]},
+    {"ids": [-1]},
+    {"ids": [1.5]},
+    {"ids": b"123"},
+    {"chunk_size": 0},
+    {"chunk_size": 11},
+    {"chunk_size": True},
+    {"concurrency": 0},
+    {"max_per_second": -1},
+    {"email": "not-an-email"},
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("arguments", BAD_ARGUMENTS)
+async def test_bad_download_arguments_raise_before_any_request(
+    fake_and_client: tuple[FakeKlingServer, KlingClient], arguments: dict[str, Any]
+) -> None:
+    fake, client = fake_and_client
+    options = dict(arguments)
+    ids = options.pop("ids", work_ids(fake, 3))
+    with pytest.raises(InvalidInputError):
+        await batch.download(client, ids, **options)
+    with pytest.raises(InvalidInputError):
+        await batch.download(client, work_ids(fake, 3), file_types=["MP4", "EXE"])
+    assert fake.requests == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("arguments", BAD_ARGUMENTS)
+async def test_bad_delete_arguments_raise_before_any_request(
+    fake_and_client: tuple[FakeKlingServer, KlingClient], arguments: dict[str, Any]
+) -> None:
+    fake, client = fake_and_client
+    options = dict(arguments)
+    ids = options.pop("ids", upload_ids(fake, 3))
+    with pytest.raises(InvalidInputError):
+        await batch.delete_uploaded(client, ids, **options)
+    assert fake.requests == []
+
+
+@pytest.mark.anyio
+async def test_delete_without_any_email_raises_before_any_request() -> None:
+    async with FakeKlingServer(accounts=2, works_per_account=0, seed=0) as fake:
+        async with KlingClient(fake.token, base_url=fake.base_url) as client:
+            with pytest.raises(InvalidInputError, match="email"):
+                await batch.delete_uploaded(client, ["123"])
+        assert fake.requests == []

@@ -1,0 +1,531 @@
+"""The fan-out pagination engine and the chunk runner, against in-memory sources (no HTTP)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import aclosing
+
+import anyio
+import anyio.lowlevel
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kling_async import APIError, BatchError
+from kling_async._chunking import BatchResult, chunked, run_chunks
+from kling_async._fanout import AccountPage, ConcurrentPages, OnError, PageFailure
+from kling_async._pacing import Pacer, make_pacer
+from kling_async._pagination import PageSource
+
+Page = tuple[int, ...]
+
+
+class Boom(Exception):
+    """A failure injected into a page fetch."""
+
+
+@attrs.define
+class Tracker:
+    """Records every page request and how many were in flight, overall and per account."""
+
+    in_flight: int = 0
+    max_in_flight: int = 0
+    account_in_flight: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
+    account_max: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
+    requests: list[tuple[str, int]] = attrs.Factory(list)
+
+    def pages_requested(self, email: str) -> list[int]:
+        return [page for who, page in self.requests if who == email]
+
+
+def listing(
+    tracker: Tracker,
+    email: str,
+    total: int,
+    page_size: int,
+    *,
+    delay: Callable[[int], float] = lambda n: 0.0,
+    steps: Callable[[int], int] = lambda n: 0,
+    failures: dict[int, Exception] | None = None,
+) -> tuple[str, PageSource[Page]]:
+    """An account whose listing holds entries ``0 .. total - 1``, ``page_size`` per page.
+
+    ``delay`` (seconds) and ``steps`` (checkpoints) per page shuffle completion order;
+    ``failures`` maps page numbers to the error their fetch raises.
+    """
+    failing = failures or {}
+
+    async def fetch(page_num: int) -> Page:
+        tracker.requests.append((email, page_num))
+        tracker.in_flight += 1
+        tracker.account_in_flight[email] += 1
+        tracker.max_in_flight = max(tracker.max_in_flight, tracker.in_flight)
+        tracker.account_max[email] = max(
+            tracker.account_max[email], tracker.account_in_flight[email]
+        )
+        try:
+            if delay(page_num):
+                await anyio.sleep(delay(page_num))
+            for _ in range(steps(page_num)):
+                await anyio.lowlevel.checkpoint()
+            if page_num in failing:
+                raise failing[page_num]
+            start = (page_num - 1) * page_size
+            return tuple(range(start, min(total, start + page_size)))
+        finally:
+            tracker.in_flight -= 1
+            tracker.account_in_flight[email] -= 1
+
+    return email, PageSource(fetch=fetch, count=len, page_size=page_size)
+
+
+def expected_pages(total: int, page_size: int) -> list[int]:
+    """The page numbers a listing of ``total`` entries yields (empty pages are not yielded)."""
+    return list(range(1, math.ceil(total / page_size) + 1))
+
+
+def last_page(total: int, page_size: int) -> int:
+    """The first page that is empty or short: where the listing ends."""
+    return total // page_size + 1
+
+
+async def collect(pages: ConcurrentPages[Page]) -> list[AccountPage[Page]]:
+    async with aclosing(pages):
+        return [page async for page in pages]
+
+
+def by_account(items: list[AccountPage[Page]]) -> dict[str | None, list[int]]:
+    found: dict[str | None, list[int]] = defaultdict(list)
+    for item in items:
+        found[item.email].append(item.page_num)
+    return found
+
+
+# -- delivery ---------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_each_account_yields_its_pages_in_order_exactly_once() -> None:
+    tracker = Tracker()
+
+    # Later pages answer first, so ordering is the engine's doing.
+    def slow_first(n: int) -> int:
+        return 20 - n
+
+    sources = [
+        listing(tracker, "empty@x", 0, 4, steps=slow_first),
+        listing(tracker, "exact@x", 12, 4, steps=slow_first),
+        listing(tracker, "partial@x", 13, 4, steps=slow_first),
+    ]
+    items = await collect(ConcurrentPages(sources, concurrency=5, per_account=3))
+
+    assert by_account(items) == {"exact@x": [1, 2, 3], "partial@x": [1, 2, 3, 4]}
+    for item in items:
+        start = (item.page_num - 1) * 4
+        assert item.page[0] == start
+    assert [len(item.page) for item in items if item.email == "partial@x"] == [4, 4, 4, 1]
+
+
+@pytest.mark.anyio
+async def test_nothing_runs_between_two_pages() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, f"a{i}@x", 30, 3, steps=lambda n: n % 4) for i in range(3)]
+    pages = ConcurrentPages(sources, concurrency=4, per_account=2)
+    async with aclosing(pages):
+        async for _ in pages:
+            assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_in_flight_stays_within_concurrency_and_per_account() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, f"a{i}@x", 40, 2, delay=lambda n: 0.002) for i in range(2)]
+    await collect(ConcurrentPages(sources, concurrency=5, per_account=3))
+
+    assert tracker.max_in_flight == 5
+    assert max(tracker.account_max.values()) == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("total", "per_account"), [(0, 4), (8, 4), (9, 4), (9, 1), (100, 7)])
+async def test_pages_past_the_end_stay_below_per_account(total: int, per_account: int) -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, "a@x", total, 4, delay=lambda n: 0.001)]
+    items = await collect(ConcurrentPages(sources, concurrency=16, per_account=per_account))
+
+    requested = tracker.pages_requested("a@x")
+    assert [item.page_num for item in items] == expected_pages(total, 4)
+    assert len(requested) == len(set(requested))
+    assert max(requested) - last_page(total, 4) < per_account
+
+
+@pytest.mark.anyio
+async def test_accounts_share_the_slots_round_robin() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, f"a{i}@x", 100, 10) for i in range(3)]
+    pages = ConcurrentPages(sources, concurrency=3, per_account=3)
+    async with aclosing(pages):
+        await pages.__anext__()
+    assert sorted(tracker.requests) == [("a0@x", 1), ("a1@x", 1), ("a2@x", 1)]
+
+
+@pytest.mark.anyio
+async def test_account_page_offers_works_and_assets_of_its_page() -> None:
+    @attrs.frozen
+    class FakePage:
+        works: tuple[int, ...] = (1, 2)
+        assets: tuple[str, ...] = ("a",)
+
+    item = AccountPage("a@x", 3, FakePage())
+    assert (item.email, item.page_num) == ("a@x", 3)
+    assert item.works == (1, 2)
+    assert item.assets == ("a",)
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_raise_mode_yields_earlier_pages_then_raises_the_error_itself() -> None:
+    tracker = Tracker()
+    boom = Boom("page 3")
+    # Page 3 fails before pages 1 and 2 arrive; they are still yielded first.
+    failing = listing(
+        tracker, "bad@x", 40, 4, delay=lambda n: 0.0 if n == 3 else 0.01, failures={3: boom}
+    )
+    pages = ConcurrentPages([failing], concurrency=8, per_account=4)
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for item in pages:
+            seen.append(item.page_num)
+
+    with pytest.raises(Boom) as raised:
+        await consume()
+    assert raised.value is boom
+    assert seen == [1, 2]
+    assert pages.failures == (PageFailure("bad@x", 3, boom),)
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+
+
+@pytest.mark.anyio
+async def test_raise_mode_cancels_requests_still_on_the_wire() -> None:
+    tracker = Tracker()
+    sources = [
+        listing(tracker, "bad@x", 40, 4, failures={1: Boom()}),
+        listing(tracker, "slow@x", 40, 4, delay=lambda n: 10.0),
+    ]
+    with anyio.fail_after(5):
+        with pytest.raises(Boom):
+            await collect(ConcurrentPages(sources, concurrency=8, per_account=2))
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_a_failure_past_the_end_is_not_an_error() -> None:
+    tracker = Tracker()
+    sources = [
+        listing(tracker, "a@x", 4, 4, delay=lambda n: 0.01 if n == 2 else 0.0, failures={3: Boom()})
+    ]
+    items = await collect(ConcurrentPages(sources, concurrency=8, per_account=4))
+    assert [item.page_num for item in items] == [1]
+
+
+@pytest.mark.anyio
+async def test_continue_mode_ends_only_the_failed_account() -> None:
+    tracker = Tracker()
+    boom = Boom()
+    sources = [
+        listing(tracker, "bad@x", 40, 4, failures={2: boom}),
+        listing(tracker, "good@x", 10, 4),
+    ]
+    pages = ConcurrentPages(sources, concurrency=8, per_account=4, on_error="continue")
+    items = await collect(pages)
+
+    assert by_account(items) == {"bad@x": [1], "good@x": [1, 2, 3]}
+    assert pages.failures == (PageFailure("bad@x", 2, boom),)
+
+
+@pytest.mark.anyio
+async def test_api_errors_get_the_account_and_page_they_are_about() -> None:
+    error = APIError("no context")
+    sources = [listing(Tracker(), "a@x", 40, 4, failures={1: error})]
+    with pytest.raises(APIError) as raised:
+        await collect(ConcurrentPages(sources, concurrency=1, per_account=1))
+    assert raised.value is error
+    assert (error.email, error.page_num) == ("a@x", 1)
+
+
+# -- stopping and resuming ----------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_call_leaves_nothing_running_and_iteration_can_resume() -> None:
+    tracker = Tracker()
+    sources = [
+        listing(tracker, "a@x", 20, 4, delay=lambda n: 0.3 if n == 2 else 0.0),
+        listing(tracker, "b@x", 8, 4),
+    ]
+    pages = ConcurrentPages(sources, concurrency=2, per_account=2)
+    got = []
+    async with aclosing(pages):
+        with anyio.move_on_after(0.1) as scope:
+            async for item in pages:
+                got.append((item.email, item.page_num))
+        assert scope.cancelled_caught
+        assert tracker.in_flight == 0
+        got.extend([(item.email, item.page_num) async for item in pages])
+
+    assert sorted(got) == sorted(
+        [("a@x", n) for n in expected_pages(20, 4)] + [("b@x", n) for n in expected_pages(8, 4)]
+    )
+    assert tracker.pages_requested("a@x").count(2) == 2  # asked again after the cancellation
+
+
+@pytest.mark.anyio
+async def test_aclose_ends_the_iteration() -> None:
+    tracker = Tracker()
+    pages = ConcurrentPages([listing(tracker, "a@x", 40, 4)], concurrency=4, per_account=4)
+    await pages.__anext__()
+    await pages.aclose()
+    requested = len(tracker.requests)
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+    assert len(tracker.requests) == requested
+
+
+@pytest.mark.anyio
+async def test_two_tasks_cannot_advance_one_iterator_at_once() -> None:
+    pages = ConcurrentPages(
+        [listing(Tracker(), "a@x", 40, 4, delay=lambda n: 0.05)], concurrency=4, per_account=4
+    )
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pages.__anext__)
+        await anyio.sleep(0.01)
+        with pytest.raises(RuntimeError, match="already"):
+            await pages.__anext__()
+    await pages.aclose()
+
+
+@pytest.mark.anyio
+async def test_pacing_holds_back_launches_and_a_ready_page_stops_them() -> None:
+    tracker = Tracker()
+    pacer = Pacer(10.0)  # starts 100 ms apart
+    sources = [listing(tracker, "a@x", 100, 4)]
+    pages = ConcurrentPages(sources, concurrency=4, per_account=4, pacer=pacer)
+    async with aclosing(pages):
+        item = await pages.__anext__()
+    assert item.page_num == 1
+    assert tracker.requests == [("a@x", 1)]
+
+
+@pytest.mark.anyio
+async def test_pacer_spaces_starts_evenly() -> None:
+    pacer = make_pacer(50)
+    assert pacer is not None
+    starts: list[float] = []
+
+    async def start() -> None:
+        await pacer.wait()
+        starts.append(anyio.current_time())
+
+    begin = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(start)
+    # The k-th start comes no sooner than k intervals after the first could.
+    assert all(when >= begin + k * pacer.interval for k, when in enumerate(sorted(starts)))
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), True, "5"])
+def test_pacer_rejects_anything_but_a_positive_rate(bad: object) -> None:
+    with pytest.raises(ValueError, match="max_per_second"):
+        make_pacer(bad)  # type: ignore[arg-type]
+
+
+# -- the exactly-once invariant, as a property --------------------------------------------------
+
+accounts_strategy = st.lists(
+    st.tuples(
+        st.integers(0, 30),  # entries
+        st.lists(st.integers(0, 6), min_size=12, max_size=12),  # checkpoints per page
+        st.sets(st.integers(1, 12), max_size=2),  # failing pages
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    accounts=accounts_strategy,
+    page_size=st.integers(1, 6),
+    concurrency=st.integers(1, 6),
+    per_account=st.integers(1, 4),
+    on_error=st.sampled_from(["raise", "continue"]),
+)
+def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
+    backend: str,
+    accounts: list[tuple[int, list[int], set[int]]],
+    page_size: int,
+    concurrency: int,
+    per_account: int,
+    on_error: OnError,
+) -> None:
+    tracker = Tracker()
+    boom = {n: Boom(n) for n in range(1, 13)}
+    sources = []
+    for index, (total, steps, failing) in enumerate(accounts):
+        sources.append(
+            listing(
+                tracker,
+                f"a{index}@x",
+                total,
+                page_size,
+                steps=lambda n, steps=steps: steps[(n - 1) % len(steps)],  # type: ignore[misc]
+                failures={n: boom[n] for n in failing},
+            )
+        )
+
+    async def run() -> tuple[list[AccountPage[Page]], BaseException | None, ConcurrentPages[Page]]:
+        pages = ConcurrentPages(
+            sources, concurrency=concurrency, per_account=per_account, on_error=on_error
+        )
+        items: list[AccountPage[Page]] = []
+        try:
+            async with aclosing(pages):
+                async for item in pages:
+                    assert tracker.in_flight == 0
+                    items.append(item)
+        except Boom as exc:
+            return items, exc, pages
+        return items, None, pages
+
+    items, raised, pages = anyio.run(run, backend=backend)
+
+    assert tracker.max_in_flight <= concurrency
+    delivered = by_account(items)
+    failed_at = {failure.email: failure.page_num for failure in pages.failures}
+    for index, (total, _, failing) in enumerate(accounts):
+        email = f"a{index}@x"
+        end = last_page(total, page_size)
+        requested = tracker.pages_requested(email)
+        assert not requested or max(requested) - end < per_account
+        assert tracker.account_max[email] <= per_account
+        real_failures = sorted(n for n in failing if n <= end)
+        first_failure = real_failures[0] if real_failures else None
+        full = expected_pages(total, page_size)
+        if first_failure is not None:
+            full = [n for n in full if n < first_failure]
+        got = delivered.get(email, [])
+        if on_error == "continue" or raised is None:
+            assert got == full
+            assert failed_at.get(email) == first_failure
+        else:
+            assert got == full[: len(got)]  # a prefix: the failure may have come first
+            if email in failed_at:
+                assert got == full
+                assert failed_at[email] == first_failure
+    if on_error == "raise":
+        assert len(pages.failures) == (1 if raised is not None else 0)
+        if raised is not None:
+            assert raised is pages.failures[0].error
+
+
+# -- chunks ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "lengths"),
+    [(1, 10, [1]), (10, 10, [10]), (11, 10, [10, 1]), (1000, 10, [10] * 100), (7, 3, [3, 3, 1])],
+)
+def test_chunked_splits_in_order(count: int, size: int, lengths: list[int]) -> None:
+    ids = [str(n) for n in range(count)]
+    chunks = chunked(ids, size)
+    assert [len(chunk) for chunk in chunks] == lengths
+    assert [id_ for chunk in chunks for id_ in chunk] == ids
+
+
+@pytest.mark.anyio
+async def test_run_chunks_keeps_going_past_failures_and_keeps_input_order() -> None:
+    async def call(ids: tuple[str, ...]) -> int:
+        await anyio.sleep(0.001 * (5 - len(ids)))
+        if "3" in ids:
+            raise Boom(ids)
+        return len(ids)
+
+    chunks = chunked([str(n) for n in range(10)], 2)
+    outcomes = await run_chunks(chunks, call, concurrency=3)
+    result = BatchResult(outcomes)
+
+    assert [outcome.ids for outcome in outcomes] == list(chunks)
+    assert [outcome.ok for outcome in outcomes] == [True, False, True, True, True]
+    assert result.failed_ids == ("2", "3")
+    assert result.succeeded_ids == ("0", "1", "4", "5", "6", "7", "8", "9")
+    with pytest.raises(BatchError) as raised:
+        result.raise_for_errors()
+    assert raised.value.failed_ids == ("2", "3")
+    assert [type(error) for error in raised.value.errors] == [Boom]
+
+
+@pytest.mark.anyio
+async def test_run_chunks_is_cancelled_with_its_caller() -> None:
+    started = 0
+
+    async def call(ids: tuple[str, ...]) -> None:
+        nonlocal started
+        started += 1
+        await anyio.sleep(10)
+
+    with anyio.fail_after(5):
+        with anyio.move_on_after(0.05):
+            await run_chunks(chunked([str(n) for n in range(100)], 10), call, concurrency=4)
+    assert started == 4
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(1, 60),
+    size=st.integers(1, 10),
+    concurrency=st.integers(1, 8),
+    failing=st.sets(st.integers(0, 59)),
+    steps=st.lists(st.integers(0, 5), min_size=1, max_size=8),
+)
+def test_every_id_is_in_exactly_one_outcome(
+    backend: str, count: int, size: int, concurrency: int, failing: set[int], steps: list[int]
+) -> None:
+    ids = [str(n) for n in range(count)]
+    in_flight = max_in_flight = 0
+
+    async def call(chunk: tuple[str, ...]) -> tuple[str, ...]:
+        nonlocal in_flight, max_in_flight
+        in_flight += 1
+        max_in_flight = max(max_in_flight, in_flight)
+        try:
+            for _ in range(steps[int(chunk[0]) % len(steps)]):
+                await anyio.lowlevel.checkpoint()
+            if any(int(id_) in failing for id_ in chunk):
+                raise Boom(chunk)
+            return chunk
+        finally:
+            in_flight -= 1
+
+    async def run() -> BatchResult[tuple[str, ...]]:
+        return BatchResult(await run_chunks(chunked(ids, size), call, concurrency=concurrency))
+
+    result = anyio.run(run, backend=backend)
+
+    assert max_in_flight <= concurrency
+    assert list(result.ids) == ids
+    assert sorted(result.succeeded_ids + result.failed_ids, key=int) == ids
+    assert not set(result.succeeded_ids) & set(result.failed_ids)
+    for outcome in result.chunks:
+        assert outcome.ok == (outcome.value == outcome.ids)
+        assert outcome.ok != any(int(id_) in failing for id_ in outcome.ids)
+    assert result.ok == (not result.failed_ids)

@@ -1,0 +1,450 @@
+"""`batch.iter_pages` and `batch.iter_upload_pages` over real loopback HTTP (FakeKlingServer)."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from kling_async import (
+    BadRequestError,
+    InvalidInputError,
+    KlingClient,
+    NotFoundError,
+    ResponseValidationError,
+    RetryPolicy,
+    batch,
+)
+from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
+
+FAST_RETRY = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
+NOBODY = "nobody@example.com"
+
+
+@contextlib.asynccontextmanager
+async def serve(**options: Any) -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
+    """A fake server (3 accounts, seed 0 unless told) and a client pointed at it."""
+    settings: dict[str, Any] = {"accounts": 3, "works_per_account": 120, "seed": 0}
+    settings.update(options)
+    async with (
+        FakeKlingServer(**settings) as fake,
+        KlingClient(fake.token, base_url=fake.base_url, retry=FAST_RETRY) as client,
+    ):
+        yield fake, client
+
+
+@pytest.fixture
+async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
+    async with serve() as pair:
+        yield pair
+
+
+def listing_requests(fake: FakeKlingServer, path: str = "/assets") -> list[RecordedRequest]:
+    return [r for r in fake.requests if r.api_path == path and r.method == "GET"]
+
+
+def pages_requested(fake: FakeKlingServer, email: str, path: str = "/assets") -> list[int]:
+    return [int(r.query["pageNum"]) for r in listing_requests(fake, path) if r.email == email]
+
+
+async def drain(pages: batch.ConcurrentPages[Any]) -> list[batch.AccountPage[Any]]:
+    """Every page of ``pages``, closing it afterwards."""
+    async with aclosing(pages):
+        return [p async for p in pages]
+
+
+def checked_out_connections(client: KlingClient) -> int:
+    """Connections of the client's pool that are in the middle of a request."""
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    return sum(1 for conn in pool.connections if not (conn.is_idle() or conn.is_closed()))
+
+
+def max_overlap(records: Sequence[RecordedRequest]) -> int:
+    """The most of ``records`` being handled at the same moment."""
+    events = sorted([(r.start, 1) for r in records] + [(r.end or math.inf, -1) for r in records])
+    current = peak = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+async def assert_nothing_left_behind(fake: FakeKlingServer, client: KlingClient) -> None:
+    """No request was sent after the loop ended, none is on the wire, no connection is in use."""
+    before = len(fake.requests)
+    await client.assets.list(page_size=1, email=fake.emails[0])
+    after = fake.requests[before:]
+    assert [(r.api_path, r.query["pageSize"]) for r in after] == [("/assets", "1")]
+    assert fake.in_flight == 0
+    assert checked_out_connections(client) == 0
+
+
+# -- delivery ---------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_every_page_of_every_account_arrives_once_in_account_order(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    page_size = 7
+    counts = [len(account.tasks) for account in fake.data.accounts]
+    # The seeded dataset gives one account a page count that is not a multiple of 7 and
+    # another an exact multiple (which ends on an empty page).
+    assert counts[0] % page_size != 0
+    assert counts[1] % page_size == 0
+
+    seen: dict[str, list[int]] = {email: [] for email in fake.emails}
+    pages = batch.iter_pages(client, fake.emails, page_size=page_size, concurrency=6)
+    async with aclosing(pages):
+        async for p in pages:
+            seen[p.email or ""].append(p.page_num)
+            tasks = fake.data.account(p.email or "").tasks
+            expected = tasks[(p.page_num - 1) * page_size : p.page_num * page_size]
+            assert [entry.task.id for entry in p.page.history if entry.task] == [
+                task.task_id for task in expected
+            ]
+            assert [work.work_id for work in p.works] == [
+                work_id for task in expected for work_id in task.work_ids
+            ]
+
+    for email, count in zip(fake.emails, counts, strict=True):
+        assert seen[email] == list(range(1, math.ceil(count / page_size) + 1))
+
+
+@pytest.mark.anyio
+async def test_upload_pages_cover_empty_exact_and_partial_accounts() -> None:
+    async with serve(uploads_per_account=30) as (fake, client):
+        empty, exact, partial = fake.data.accounts
+        empty.deleted_upload_ids.update(upload.id for upload in empty.uploads)
+        exact.deleted_upload_ids.update(upload.id for upload in exact.uploads[:10])  # 20 left
+        partial.deleted_upload_ids.update(upload.id for upload in partial.uploads[:7])  # 23 left
+
+        seen: dict[str, list[tuple[int, int]]] = {email: [] for email in fake.emails}
+        async with aclosing(batch.iter_upload_pages(client, fake.emails, page_size=5)) as pages:
+            async for p in pages:
+                seen[p.email or ""].append((p.page_num, len(p.assets)))
+                live = fake.data.account(p.email or "").live_uploads
+                expected = live[(p.page_num - 1) * 5 : p.page_num * 5]
+                assert [asset.id for asset in p.assets] == [upload.id for upload in expected]
+
+        assert seen == {
+            empty.email: [],
+            exact.email: [(1, 5), (2, 5), (3, 5), (4, 5)],
+            partial.email: [(1, 5), (2, 5), (3, 5), (4, 5), (5, 3)],
+        }
+
+
+@pytest.mark.anyio
+async def test_accounts_without_works_yield_nothing() -> None:
+    async with serve(works_per_account=0) as (fake, client):
+        pages = batch.iter_pages(client, fake.emails, per_account=3)
+        async with aclosing(pages):
+            assert [p async for p in pages] == []
+        for email in fake.emails:
+            assert 1 in pages_requested(fake, email)
+            assert max(pages_requested(fake, email)) < 1 + 3
+
+
+@pytest.mark.anyio
+async def test_pages_requested_past_each_accounts_end_stay_below_per_account(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.jitter = 0.005  # answers arrive out of order
+    per_account = 5
+    pages = batch.iter_pages(client, fake.emails, page_size=10, per_account=per_account)
+    async with aclosing(pages):
+        async for _ in pages:
+            pass
+
+    for account in fake.data.accounts:
+        requested = pages_requested(fake, account.email)
+        last = len(account.tasks) // 10 + 1  # the first empty or short page
+        assert sorted(requested) == sorted(set(requested)), "no page is asked for twice"
+        assert set(range(1, last + 1)) <= set(requested)
+        assert max(requested) - last < per_account
+
+
+@pytest.mark.anyio
+async def test_requests_overlap_within_concurrency_and_per_account(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.04
+    started = time.perf_counter()
+    pages = batch.iter_pages(client, fake.emails, page_size=10, concurrency=6, per_account=3)
+    assert (pages.concurrency, pages.per_account) == (6, 3)
+    async with aclosing(pages):
+        count = len([p async for p in pages])
+    elapsed = time.perf_counter() - started
+
+    requests = listing_requests(fake)
+    assert count == sum(math.ceil(len(a.tasks) / 10) for a in fake.data.accounts)
+    assert 2 <= fake.max_in_flight <= 6
+    for email in fake.emails:
+        assert max_overlap([r for r in requests if r.email == email]) <= 3
+    assert elapsed < len(requests) * fake.latency / 2  # well under sequential time
+
+
+@pytest.mark.anyio
+async def test_concurrency_is_clamped_to_the_connection_pool() -> None:
+    async with FakeKlingServer(accounts=3, works_per_account=60, seed=0, latency=0.01) as fake:
+        limits = httpx.Limits(max_connections=3)
+        async with KlingClient(fake.token, base_url=fake.base_url, limits=limits) as client:
+            pages = batch.iter_pages(client, fake.emails, page_size=5, concurrency=16)
+            assert pages.concurrency == 3
+            async with aclosing(pages):
+                async for _ in pages:
+                    pass
+            assert fake.max_in_flight <= 3
+
+
+@pytest.mark.anyio
+async def test_the_clients_default_account_is_used_without_emails() -> None:
+    async with serve() as (fake, plain):
+        client = plain.with_options(email=fake.emails[1])
+        async with aclosing(batch.iter_pages(client, page_size=20)) as pages:
+            emails = {p.email async for p in pages}
+        assert emails == {fake.emails[1]}
+        assert {r.email for r in listing_requests(fake)} == {fake.emails[1]}
+
+
+@pytest.mark.anyio
+async def test_duplicate_emails_are_listed_once(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    email = fake.emails[2]
+    async with aclosing(batch.iter_pages(client, [email, f" {email} "], page_size=40)) as pages:
+        numbers = [p.page_num async for p in pages]
+    assert numbers == [1, 2, 3]
+
+
+# -- stopping early ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_leaving_an_aclosing_block_early_leaves_nothing_behind(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    async with aclosing(batch.iter_pages(client, fake.emails, page_size=5)) as pages:
+        async for p in pages:
+            if p.page_num == 2:
+                break
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_a_plain_break_leaves_nothing_behind_even_when_finalised_later(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    async for p in batch.iter_pages(client, fake.emails, page_size=5):
+        if p.page_num == 2:
+            break
+    gc.collect()  # finalise the abandoned iterator now: it must not raise or warn
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_an_exception_in_the_loop_body_propagates_as_is_and_leaves_nothing_behind(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+
+    async def fail_in_body() -> None:
+        async with aclosing(batch.iter_pages(client, fake.emails, page_size=5)) as pages:
+            async for _ in pages:
+                raise KeyError("stop here")
+
+    with pytest.raises(KeyError, match="stop here"):
+        await fail_in_body()
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_scope_around_the_loop_leaves_nothing_behind(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    with anyio.CancelScope() as scope:
+        async with aclosing(batch.iter_pages(client, fake.emails, page_size=5)) as pages:
+            async for p in pages:
+                if p.page_num == 2:
+                    scope.cancel()
+    assert scope.cancelled_caught
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_a_timeout_with_requests_on_the_wire_stops_them_promptly(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(*[Fault.hang()] * 6, path="/assets")  # the first requests never answer
+    with anyio.fail_after(5):
+        with anyio.move_on_after(0.2) as scope:
+            pages = batch.iter_pages(client, fake.emails, concurrency=6, per_account=2)
+            async with aclosing(pages):
+                async for _ in pages:
+                    pass
+    assert scope.cancelled_caught
+    assert len(fake.requests) == 6
+    assert checked_out_connections(client) == 0
+    fake.clear_faults()
+    await assert_nothing_left_behind(fake, client)
+
+
+# -- failures -----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_by_default_a_failure_is_raised_as_the_sdk_error_naming_account_and_page(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    pages = batch.iter_pages(client, [fake.emails[0], NOBODY], page_size=5)
+    with pytest.raises(NotFoundError) as raised:
+        await drain(pages)
+    assert (raised.value.email, raised.value.page_num) == (NOBODY, 1)
+    assert pages.failures[0].email == NOBODY
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_a_failure_on_a_later_page_comes_after_the_pages_before_it(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    email = fake.emails[0]
+    seen: list[int] = []
+    pages = batch.iter_pages(client, [email], page_size=5, concurrency=1, per_account=1)
+
+    async def consume() -> None:
+        async for p in pages:
+            seen.append(p.page_num)
+            if p.page_num == 2:
+                fake.add_faults(Fault.status(400), path="/assets")  # for the next request
+
+    with pytest.raises(BadRequestError) as raised:
+        await consume()
+    assert seen == [1, 2]
+    assert (raised.value.email, raised.value.page_num) == (email, 3)
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+
+
+@pytest.mark.anyio
+async def test_a_malformed_page_names_its_account_and_page(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(Fault.malformed_json(), path="/assets")
+    email = fake.emails[1]
+    with pytest.raises(ResponseValidationError) as raised:
+        await drain(batch.iter_pages(client, [email], per_account=1))
+    assert (raised.value.email, raised.value.page_num) == (email, 1)
+
+
+@pytest.mark.anyio
+async def test_continue_mode_reports_failures_and_finishes_the_other_accounts(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    emails = [fake.emails[0], NOBODY, fake.emails[2]]
+    pages = batch.iter_pages(client, emails, page_size=20, on_error="continue")
+    async with aclosing(pages):
+        seen = [(p.email, p.page_num) async for p in pages]
+
+    for email in (fake.emails[0], fake.emails[2]):
+        count = len(fake.data.account(email).tasks)
+        assert [n for who, n in seen if who == email] == list(range(1, math.ceil(count / 20) + 1))
+    [failure] = pages.failures
+    assert (failure.email, failure.page_num) == (NOBODY, 1)
+    assert isinstance(failure.error, NotFoundError)
+
+
+@pytest.mark.anyio
+async def test_rate_limits_are_retried_by_the_clients_policy(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(Fault.status(429, retry_after=0), Fault.status(503), path="/assets")
+    email = fake.emails[0]
+    async with aclosing(batch.iter_pages(client, [email], page_size=20)) as pages:
+        numbers = [p.page_num async for p in pages]
+    assert numbers == list(range(1, math.ceil(len(fake.data.account(email).tasks) / 20) + 1))
+    assert [r.status for r in fake.requests].count(429) == 1
+
+
+# -- pacing and arguments ---------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_max_per_second_spaces_out_request_starts(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    pages = batch.iter_pages(client, fake.emails, page_size=40, max_per_second=40)
+    async with aclosing(pages):
+        async for _ in pages:
+            pass
+    starts = sorted(r.start for r in listing_requests(fake))
+    assert len(starts) >= 9
+    # k requests after the first start no sooner than k / 40 s after it (a little slack for
+    # the server noting the arrival a moment after the send).
+    assert all(t - starts[0] >= k / 40 - 0.005 for k, t in enumerate(starts))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"emails": []},
+        {"emails": ["not-an-email"]},
+        {"emails": [None]},
+        {"emails": 42},
+        {"page_size": 0},
+        {"concurrency": 0},
+        {"per_account": 0},
+        {"on_error": "ignore"},
+        {"content_type": "pdf"},
+        {"max_per_second": 0},
+        {"sort": "sideways"},
+    ],
+)
+async def test_bad_arguments_raise_before_any_request(
+    fake_and_client: tuple[FakeKlingServer, KlingClient], arguments: dict[str, Any]
+) -> None:
+    fake, client = fake_and_client
+    arguments = dict(arguments)
+    emails = arguments.pop("emails", fake.emails)
+    with pytest.raises(InvalidInputError):
+        batch.iter_pages(client, emails, **arguments)
+    with pytest.raises(InvalidInputError):
+        batch.iter_upload_pages(client, emails, **arguments)
+    assert fake.requests == []
+
+
+@pytest.mark.anyio
+async def test_a_blank_file_name_filter_raises_before_any_request(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    with pytest.raises(InvalidInputError):
+        batch.iter_upload_pages(client, fake.emails, file_name="  ")
+    assert fake.requests == []
