@@ -1,0 +1,1187 @@
+"""The fake useapi.net Kling server: its contract with the docs, its data, faults and controls."""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import functools
+import io
+import json
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+import pytest
+
+from kling_async.testing import FakeKlingServer, Fault, expected_file_bytes, serve_forever
+from kling_async.testing.__main__ import main as standalone_main
+
+pytestmark = pytest.mark.anyio
+
+WORK_KEYS = {
+    "workId", "workItemId", "taskId", "userId", "type", "status", "contentType", "resource",
+    "cover", "starNum", "cloneCount", "reportNum", "createTime", "taskInfo", "selfAttitude",
+    "selfComment", "favored", "starred", "publishStatus", "deleted", "publishTime",
+    "submitTime", "lipSyncStatus", "downloadInfo", "allowPublish",
+}  # fmt: skip
+TASK_KEYS = {
+    "id", "userId", "type", "scene", "status", "taskInfo", "favored", "deleted", "viewed",
+    "createTime", "updateTime", "viewTime",
+}  # fmt: skip
+HISTORY_KEYS = {
+    "works", "task", "etaTime", "etaTimeOverSla", "queuingEtaTime", "originEtaTime",
+    "originQueuingEtaTime", "currentTimestamp",
+}  # fmt: skip
+MEDIA_KEYS = {"resource", "height", "width", "duration", "resourceKey"}
+TASK_INFO_KEYS = {"type", "inputs", "arguments", "extraArgs", "callbackPayloads", "scene"}
+UPLOAD_KEYS = {
+    "id", "name", "userId", "contentType", "resource", "cover", "createTime", "updateTime",
+    "favored", "extraInfo", "entrance",
+}  # fmt: skip
+ELEMENT_KEYS = {
+    "id", "name", "userId", "type", "description", "cover", "resources", "tagList",
+    "currentVersion", "createTime", "updateTime", "favored", "official",
+}  # fmt: skip
+TEN_IDS_MESSAGE = (
+    "Parameter id ({}) must be a numeric string or a comma-separated list of up to 10 "
+    "numeric strings"
+)
+
+
+# One TLS context for every client: building one per client costs more than a fake server.
+SSL_CONTEXT = ssl.create_default_context()
+
+
+def make_client(**kwargs: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(verify=SSL_CONTEXT, **kwargs)
+
+
+def auth(fake: FakeKlingServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {fake.token}"}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeKlingServer]:
+    async with FakeKlingServer(seed=0) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeKlingServer) -> AsyncIterator[httpx.AsyncClient]:
+    """Authorized, and pinned to the first account's email."""
+    async with make_client(
+        base_url=fake.base_url, headers=auth(fake), params={"email": fake.emails[0]}, timeout=5
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def bare(fake: FakeKlingServer) -> AsyncIterator[httpx.AsyncClient]:
+    """No default headers or parameters."""
+    async with make_client(base_url=fake.base_url, timeout=5) as http:
+        yield http
+
+
+async def all_history(http: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        response = await http.get("/assets", params={**params, "pageNum": page})
+        assert response.status_code == 200
+        history = response.json()["history"]
+        entries += history
+        if len(history) < int(params.get("pageSize", 40)):
+            return entries
+        page += 1
+
+
+# -- addresses, token, auth, accounts --------------------------------------------------------
+
+
+async def test_addresses_and_token_look_like_the_service(fake: FakeKlingServer) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", fake.url)
+    assert fake.base_url == fake.url + "/v1/kling"
+    assert fake.port > 0
+    assert re.fullmatch(r"user:\d+-[A-Za-z0-9]+", fake.token)
+    assert len(fake.emails) == 3
+    assert len(set(fake.emails)) == 3
+    assert fake.emails == tuple(account.email for account in fake.data.accounts)
+
+
+async def test_dataset_lookups(fake: FakeKlingServer) -> None:
+    account = fake.data.accounts[2]
+    task, upload, element = account.tasks[5], account.uploads[5], account.elements[1]
+    assert fake.data.account(account.email.upper()) is account
+    assert fake.data.find_work(task.work_ids[-1]) == (account, task)
+    assert fake.data.find_upload(upload.id) == (account, upload)
+    assert fake.data.find_element(element.id) == (account, element)
+    assert fake.data.find_work(1) is None
+    entry = account.render_history_entry(task)
+    assert [work["workId"] for work in entry["works"]] == list(task.work_ids)
+
+
+async def test_a_server_that_is_not_running_has_no_address() -> None:
+    server = FakeKlingServer(accounts=1)
+    assert not server.running
+    with pytest.raises(RuntimeError):
+        _ = server.base_url
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/assets"),
+        ("GET", "/assets/uploaded"),
+        ("DELETE", "/assets/uploaded"),
+        ("GET", "/assets/download"),
+        ("GET", "/elements/u_123456789012345"),
+    ],
+)
+async def test_every_endpoint_requires_the_exact_bearer_token(
+    fake: FakeKlingServer, bare: httpx.AsyncClient, method: str, path: str
+) -> None:
+    wrong = [None, "Bearer wrong", "bearer {token}", "{token}", "Bearer  {token}", "Basic {token}"]
+    for header in wrong:
+        headers = {} if header is None else {"Authorization": header.format(token=fake.token)}
+        response = await bare.request(method, path, headers=headers)
+        assert response.status_code == 401, header
+        assert response.json() == {"error": "Unauthorized", "code": 401}
+
+
+async def test_email_is_required_when_several_accounts_are_configured(
+    fake: FakeKlingServer, bare: httpx.AsyncClient
+) -> None:
+    response = await bare.get("/assets", headers=auth(fake))
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]
+
+
+async def test_unknown_email_is_404(fake: FakeKlingServer, bare: httpx.AsyncClient) -> None:
+    response = await bare.get("/assets", headers=auth(fake), params={"email": "no@example.com"})
+    assert response.status_code == 404
+    assert "no@example.com" in response.json()["error"]
+
+
+async def test_email_is_optional_with_one_account() -> None:
+    async with (
+        FakeKlingServer(accounts=1) as fake,
+        make_client(base_url=fake.base_url, headers=auth(fake)) as http,
+    ):
+        response = await http.get("/assets")
+        assert response.status_code == 200
+        assert fake.requests[-1].email == fake.emails[0]
+
+
+async def test_unknown_api_path_is_a_json_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nothing/here")
+    assert response.status_code == 404
+    assert "error" in response.json()
+
+
+async def test_custom_token_is_the_only_one_accepted() -> None:
+    async with (
+        FakeKlingServer(accounts=1, token="user:42-abcDEF123") as fake,
+        make_client(base_url=fake.base_url) as http,
+    ):
+        assert fake.token == "user:42-abcDEF123"
+        good = await http.get("/assets", headers={"Authorization": "Bearer user:42-abcDEF123"})
+        bad = await http.get("/assets", headers={"Authorization": "Bearer user:42-abcDEF12"})
+        assert (good.status_code, bad.status_code) == (200, 401)
+
+
+# -- GET /assets ------------------------------------------------------------------------------
+
+
+async def test_assets_default_page_has_every_documented_field(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    response = await client.get("/assets")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"limitations", "history", "userPoints", "userTickets"}
+    assert len(body["history"]) == 40
+    for limitation in body["limitations"]:
+        assert set(limitation) == {"type", "remaining", "limit"}
+    assert set(body["userPoints"]) == {"points", "total"}
+    assert set(body["userTickets"]) == {"ticket"}
+    for entry in body["history"]:
+        assert set(entry) == HISTORY_KEYS
+        assert set(entry["task"]) == TASK_KEYS
+        assert set(entry["task"]["taskInfo"]) == TASK_INFO_KEYS
+        for work in entry["works"]:
+            assert set(work) == WORK_KEYS
+            assert set(work["resource"]) == MEDIA_KEYS
+            assert set(work["cover"]) == MEDIA_KEYS
+            assert work["taskId"] == entry["task"]["id"]
+            assert work["downloadInfo"]["fileTypes"]
+            arguments = {arg["name"]: arg["value"] for arg in work["taskInfo"]["arguments"]}
+            assert arguments["prompt"]
+
+
+async def test_assets_default_order_is_newest_first(client: httpx.AsyncClient) -> None:
+    history = (await client.get("/assets")).json()["history"]
+    times = [entry["task"]["createTime"] for entry in history]
+    assert times == sorted(times, reverse=True)
+
+
+async def test_assets_accepts_a_trailing_slash(client: httpx.AsyncClient) -> None:
+    plain = await client.get("/assets", params={"pageSize": 5})
+    slashed = await client.get("/assets/", params={"pageSize": 5})
+    assert slashed.status_code == 200
+    assert slashed.content == plain.content
+
+
+async def test_assets_pages_cover_every_work_then_run_empty(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    entries = await all_history(client, pageSize=7)
+    work_ids = [work["workId"] for entry in entries for work in entry["works"]]
+    account = fake.data.accounts[0]
+    assert len(work_ids) == 120
+    assert work_ids == list(account.work_ids)
+    beyond = (await client.get("/assets", params={"pageNum": 1000})).json()
+    assert beyond["history"] == []
+    assert "userPoints" in beyond
+
+
+async def test_assets_page_size_counts_tasks_not_works(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    entries = await all_history(client, pageSize=40)
+    assert len(entries) == len(fake.data.accounts[0].tasks)
+    counts = {
+        len(entry["works"]) for entry in entries if entry["works"][0]["contentType"] == "image"
+    }
+    assert counts <= {1, 2, 3, 4}
+    assert max(counts) > 1
+    for entry in entries:
+        if entry["works"][0]["contentType"] != "image":
+            assert len(entry["works"]) == 1
+
+
+async def test_assets_sort_asc_is_the_reverse_of_desc(client: httpx.AsyncClient) -> None:
+    descending = await all_history(client, pageSize=50)
+    ascending = await all_history(client, pageSize=50, sort="asc")
+    assert [e["task"]["id"] for e in ascending] == [e["task"]["id"] for e in descending][::-1]
+
+
+@pytest.mark.parametrize("content_type", ["video", "image", "audio"])
+async def test_assets_content_type_filter(
+    fake: FakeKlingServer, client: httpx.AsyncClient, content_type: str
+) -> None:
+    entries = await all_history(client, contentType=content_type)
+    expected = [t.task_id for t in fake.data.accounts[0].tasks if t.content_type == content_type]
+    assert expected
+    assert [entry["task"]["id"] for entry in entries] == expected
+    assert {w["contentType"] for entry in entries for w in entry["works"]} == {content_type}
+
+
+async def test_assets_are_mostly_video_with_varied_prompts(client: httpx.AsyncClient) -> None:
+    entries = await all_history(client)
+    kinds = [entry["works"][0]["contentType"] for entry in entries]
+    assert kinds.count("video") > len(kinds) / 2
+    prompts = {
+        arg["value"]
+        for entry in entries
+        for arg in entry["task"]["taskInfo"]["arguments"]
+        if arg["name"] == "prompt"
+    }
+    assert len(prompts) > len(entries) * 0.8
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"pageNum": "0"},
+        {"pageNum": "abc"},
+        {"pageNum": "1.5"},
+        {"pageSize": "-1"},
+        {"pageSize": "0"},
+        {"contentType": "gif"},
+        {"sort": "up"},
+    ],
+)
+async def test_assets_rejects_invalid_parameters(
+    client: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    response = await client.get("/assets", params=params)
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid parameters"
+
+
+# -- GET /assets/uploaded ---------------------------------------------------------------------
+
+
+async def test_uploaded_default_page_is_20_documented_items(client: httpx.AsyncClient) -> None:
+    response = await client.get("/assets/uploaded")
+    assert response.status_code == 200
+    items = response.json()["uploadAssetsList"]
+    assert len(items) == 20
+    for item in items:
+        assert set(item) == UPLOAD_KEYS
+        assert isinstance(item["id"], str)
+        assert re.fullmatch(r"\d{18}", item["id"])
+        assert set(item["resource"]) == MEDIA_KEYS
+        assert item["extraInfo"] == "{}"
+    assert {item["contentType"] for item in items} <= {"video", "image", "audio"}
+    times = [item["createTime"] for item in items]
+    assert times == sorted(times, reverse=True)
+
+
+async def test_uploaded_trailing_slash_and_pages_to_the_end(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    first = await client.get("/assets/uploaded/", params={"pageSize": 20})
+    second = await client.get("/assets/uploaded/", params={"pageSize": 20, "pageNum": 2})
+    third = await client.get("/assets/uploaded/", params={"pageSize": 20, "pageNum": 3})
+    ids = [i["id"] for r in (first, second) for i in r.json()["uploadAssetsList"]]
+    assert ids == [upload.id for upload in fake.data.accounts[0].uploads]
+    assert len(second.json()["uploadAssetsList"]) == 10
+    assert third.json() == {"uploadAssetsList": []}
+
+
+async def test_uploaded_sort_asc(fake: FakeKlingServer, client: httpx.AsyncClient) -> None:
+    response = await client.get("/assets/uploaded", params={"pageSize": 100, "sort": "asc"})
+    ids = [item["id"] for item in response.json()["uploadAssetsList"]]
+    assert ids == [upload.id for upload in fake.data.accounts[0].uploads][::-1]
+
+
+@pytest.mark.parametrize("content_type", ["video", "image", "audio"])
+async def test_uploaded_content_type_filter(
+    fake: FakeKlingServer, client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.get(
+        "/assets/uploaded", params={"pageSize": 100, "contentType": content_type}
+    )
+    ids = [item["id"] for item in response.json()["uploadAssetsList"]]
+    uploads = fake.data.accounts[0].uploads
+    assert ids == [u.id for u in uploads if u.content_type == content_type]
+
+
+async def test_uploaded_file_name_is_a_case_insensitive_keyword(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    uploads = fake.data.accounts[0].uploads
+    keyword = uploads[0].name.split("_")[0]
+    response = await client.get(
+        "/assets/uploaded", params={"pageSize": 100, "fileName": keyword.upper()}
+    )
+    names = [item["name"] for item in response.json()["uploadAssetsList"]]
+    assert names == [u.name for u in uploads if keyword in u.name]
+    none = await client.get("/assets/uploaded", params={"fileName": "zzz-no-such-name"})
+    assert none.json() == {"uploadAssetsList": []}
+
+
+async def test_uploaded_rejects_invalid_parameters(client: httpx.AsyncClient) -> None:
+    response = await client.get("/assets/uploaded", params={"pageSize": "x"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid parameters"
+
+
+# -- DELETE /assets/uploaded ------------------------------------------------------------------
+
+
+async def test_delete_requires_email_even_with_one_account() -> None:
+    async with (
+        FakeKlingServer(accounts=1) as fake,
+        make_client(base_url=fake.base_url, headers=auth(fake)) as http,
+    ):
+        upload_id = fake.data.accounts[0].uploads[0].id
+        response = await http.delete("/assets/uploaded", params={"id": upload_id})
+        assert response.status_code == 400
+        assert "email" in response.json()["error"]
+
+
+async def test_delete_rejects_more_than_ten_ids(client: httpx.AsyncClient) -> None:
+    ids = ",".join(str(n) for n in range(1, 12))
+    response = await client.delete("/assets/uploaded", params={"id": ids})
+    assert response.status_code == 400
+    assert response.json() == {"error": TEN_IDS_MESSAGE.format(ids)}
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "12,ab", "1,,2", "1, 2", "-5"])
+async def test_delete_rejects_ids_that_are_not_numeric(client: httpx.AsyncClient, bad: str) -> None:
+    response = await client.delete("/assets/uploaded", params={"id": bad})
+    assert response.status_code == 400
+    assert response.json() == {"error": TEN_IDS_MESSAGE.format(bad)}
+
+
+async def test_delete_accepts_exactly_ten_ids(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    ids = [upload.id for upload in fake.data.accounts[0].uploads[:10]]
+    response = await client.delete("/assets/uploaded", params={"id": ",".join(ids)})
+    assert response.status_code == 200
+    assert response.json() == {"deleted": 10, "ids": ids}
+
+
+async def test_deleted_uploads_stay_deleted(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    account = fake.data.accounts[0]
+    doomed = [account.uploads[1].id, account.uploads[3].id]
+    response = await client.delete("/assets/uploaded/", params={"id": ",".join(doomed)})
+    assert response.json() == {"deleted": 2, "ids": doomed}
+    listed = await client.get("/assets/uploaded", params={"pageSize": 100})
+    ids = [item["id"] for item in listed.json()["uploadAssetsList"]]
+    assert len(ids) == 28
+    assert not set(doomed) & set(ids)
+    assert account.deleted_upload_ids == set(doomed)
+    again = await client.delete("/assets/uploaded", params={"id": doomed[0]})
+    assert again.json() == {"deleted": 0, "ids": []}
+
+
+async def test_delete_only_counts_ids_that_exist_in_that_account(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    own = fake.data.accounts[0].uploads[0].id
+    other = fake.data.accounts[1].uploads[0].id
+    response = await client.delete("/assets/uploaded", params={"id": f"123,{own},{other}"})
+    assert response.json() == {"deleted": 1, "ids": [own]}
+    assert fake.data.accounts[1].live_uploads[0].id == other
+
+
+# -- GET /assets/download and the fake CDN ----------------------------------------------------
+
+
+def first_work(fake: FakeKlingServer, content_type: str, *, account: int = 0) -> int:
+    for task in fake.data.accounts[account].tasks:
+        if task.content_type == content_type:
+            return task.first_work_id
+    raise AssertionError(f"no {content_type} work")
+
+
+async def test_download_one_work_one_type_is_the_file_itself(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    work_id = first_work(fake, "video")
+    response = await client.get(
+        "/assets/download", params={"workIds": str(work_id), "fileTypes": "mp4"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["cdnUrl"] == f"{fake.url}/_cdn/works/{work_id}.mp4"
+    async with make_client() as anonymous, anonymous.stream("GET", body["cdnUrl"]) as file:
+        assert file.status_code == 200
+        assert file.headers["content-type"] == "video/mp4"
+        data = await file.aread()
+    assert int(file.headers["content-length"]) == len(data)
+    assert data == fake.expected_file_bytes(work_id, "MP4") == expected_file_bytes(work_id, "mp4")
+    assert 1024 <= len(data) <= 64 * 1024
+
+
+async def test_download_of_several_works_is_a_deterministic_zip(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    work_ids = [first_work(fake, "video"), first_work(fake, "image"), first_work(fake, "audio")]
+    response = await client.get(
+        "/assets/download", params={"workIds": ",".join(map(str, work_ids))}
+    )
+    url = response.json()["cdnUrl"]
+    assert httpx.URL(url).path.endswith(".zip")
+    assert url.startswith(fake.url + "/_cdn/")
+    first = await client.get(url)
+    second = await client.get(url)
+    assert first.headers["content-type"] == "application/zip"
+    assert first.content == second.content
+    archive = zipfile.ZipFile(io.BytesIO(first.content))
+    members = {info.filename: archive.read(info) for info in archive.infolist()}
+    expected = fake.expected_zip_members(work_ids)
+    assert members == expected
+    assert list(members) == list(expected)
+    assert f"{work_ids[0]}.mp4" in members
+    assert f"{work_ids[1]}.png" in members
+    assert {f"{work_ids[2]}.mp3", f"{work_ids[2]}.wav"} <= set(members)
+    assert {info.date_time for info in archive.infolist()} == {(2025, 5, 1, 0, 0, 0)}
+
+
+async def test_download_of_one_work_without_file_types_is_a_zip(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    work_id = first_work(fake, "audio")
+    response = await client.get("/assets/download", params={"workIds": work_id})
+    url = response.json()["cdnUrl"]
+    archive = zipfile.ZipFile(io.BytesIO((await client.get(url)).content))
+    assert archive.namelist() == [f"{work_id}.mp3", f"{work_id}.wav"]
+
+
+async def test_download_with_several_file_types_is_a_zip_of_those_offered(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    work_id = first_work(fake, "audio")
+    response = await client.get(
+        "/assets/download", params={"workIds": work_id, "fileTypes": "WAV,PNG"}
+    )
+    archive = zipfile.ZipFile(io.BytesIO((await client.get(response.json()["cdnUrl"])).content))
+    assert archive.namelist() == [f"{work_id}.wav"]
+    assert archive.read(f"{work_id}.wav") == expected_file_bytes(work_id, "WAV")
+    assert fake.expected_zip_members([work_id], ["wav", "png"]) == {
+        f"{work_id}.wav": expected_file_bytes(work_id, "WAV")
+    }
+
+
+async def test_download_of_an_unknown_work_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/assets/download", params={"workIds": "1,2"})
+    assert response.status_code == 404
+    assert "1" in response.json()["error"]
+
+
+async def test_download_of_another_accounts_work_is_404(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    other = first_work(fake, "video", account=1)
+    response = await client.get("/assets/download", params={"workIds": other})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"workIds": "abc"}, {"workIds": "1,,2"}, {"workIds": "1", "fileTypes": "GIF"}],
+    ids=["missing", "letters", "empty-item", "unknown-type"],
+)
+async def test_download_rejects_invalid_parameters(
+    client: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    response = await client.get("/assets/download", params=params)
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+async def test_download_of_a_type_the_work_does_not_offer_is_400(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    work_id = first_work(fake, "image")
+    response = await client.get("/assets/download", params={"workIds": work_id, "fileTypes": "MP4"})
+    assert response.status_code == 400
+    assert "MP4" in response.json()["error"]
+
+
+async def test_cdn_answers_404_for_files_it_does_not_have(
+    fake: FakeKlingServer, bare: httpx.AsyncClient
+) -> None:
+    image = first_work(fake, "image")
+    assert (await bare.get(f"{fake.url}/_cdn/works/{image}.mp4")).status_code == 404
+    assert (await bare.get(f"{fake.url}/_cdn/works/1.mp4")).status_code == 404
+    for tail in ("1/all", "x/all", f"{image}/GIF"):
+        zip_url = f"{fake.url}/_cdn/zip/{tail}/download_result.zip"
+        assert (await bare.get(zip_url)).status_code == 404
+
+
+# -- GET /elements/{elementId} ----------------------------------------------------------------
+
+
+async def test_element_has_the_documented_shape(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    for record in fake.data.accounts[0].elements:
+        response = await client.get(f"/elements/{record.id}")
+        assert response.status_code == 200
+        element = response.json()
+        assert ELEMENT_KEYS <= set(element) <= ELEMENT_KEYS | {"voice"}
+        assert re.fullmatch(r"u_\d{15}", element["id"])
+        assert element["type"] in ("IMAGE", "VIDEO")
+        assert element["cover"]["cover"] is True
+        assert element["resources"][0]["resourceKey"] == "cover"
+        assert all("slotKey" in resource for resource in element["resources"])
+        assert ("voice" in element) == (record.voice is not None)
+
+
+async def test_elements_include_video_ones_and_voices() -> None:
+    async with FakeKlingServer(accounts=1, elements_per_account=40) as fake:
+        elements = fake.data.accounts[0].elements
+        assert {element.type for element in elements} == {"IMAGE", "VIDEO"}
+        assert any(element.voice is not None for element in elements)
+
+
+async def test_element_ids_are_recorded_decoded_and_raw(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    response = await client.get("/elements/u_1%2Fx")
+    assert response.status_code == 404
+    assert fake.requests[-1].path == "/v1/kling/elements/u_1/x"
+    assert fake.requests[-1].raw_path == "/v1/kling/elements/u_1%2Fx"
+
+
+async def test_unknown_element_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/elements/u_000000000000000")
+    assert response.status_code == 404
+    assert "u_000000000000000" in response.json()["error"]
+
+
+async def test_element_of_another_account_is_404(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    other = fake.data.accounts[1].elements[0].id
+    assert (await client.get(f"/elements/{other}")).status_code == 404
+
+
+# -- determinism and size ---------------------------------------------------------------------
+
+
+async def fetch_everything(fake: FakeKlingServer) -> list[bytes]:
+    async with make_client(base_url=fake.base_url, headers=auth(fake)) as http:
+        bodies = []
+        for email_address in fake.emails:
+            params = {"email": email_address}
+            for page in (1, 2, 3):
+                assets = await http.get("/assets", params={**params, "pageNum": page})
+                bodies.append(assets.content)
+            uploads = await http.get("/assets/uploaded", params={**params, "pageSize": 50})
+            bodies.append(uploads.content)
+            for element in fake.data.account(email_address).elements:
+                bodies.append((await http.get(f"/elements/{element.id}", params=params)).content)
+        return bodies
+
+
+async def test_same_seed_gives_byte_identical_responses() -> None:
+    async with FakeKlingServer(seed=11) as one, FakeKlingServer(seed=11) as two:
+        assert one.port != two.port
+        assert (one.token, one.emails) == (two.token, two.emails)
+        assert await fetch_everything(one) == await fetch_everything(two)
+
+
+async def test_another_seed_gives_other_data() -> None:
+    async with FakeKlingServer(seed=1) as one, FakeKlingServer(seed=2) as two:
+        assert one.token != two.token
+        assert await fetch_everything(one) != await fetch_everything(two)
+
+
+async def test_large_dataset_starts_well_under_a_second() -> None:
+    started = time.perf_counter()
+    async with FakeKlingServer(accounts=3, works_per_account=5000) as fake:
+        assert time.perf_counter() - started < 1.0
+        assert sum(len(account.work_ids) for account in fake.data) == 15_000
+        all_ids = [work for account in fake.data for work in account.work_ids]
+        assert len(set(all_ids)) == 15_000
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+async def test_429_with_retry_after_seconds(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.status(429, retry_after=2))
+    response = await client.get("/assets")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "2"
+    assert isinstance(response.json()["error"], str)
+    assert (await client.get("/assets")).status_code == 200
+
+
+async def test_429_with_retry_after_http_date(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    date = "Wed, 21 Oct 2037 07:28:00 GMT"
+    fake.add_faults(Fault.status(429, retry_after=date))
+    response = await client.get("/assets")
+    assert response.headers["retry-after"] == date
+    assert email.utils.parsedate_to_datetime(response.headers["retry-after"]).year == 2037
+
+
+async def test_429_without_retry_after(fake: FakeKlingServer, client: httpx.AsyncClient) -> None:
+    fake.add_faults(Fault.status(429))
+    response = await client.get("/assets")
+    assert response.status_code == 429
+    assert "retry-after" not in response.headers
+    assert set(response.json()) == {"error"}
+
+
+async def test_596_carries_its_code_in_the_body(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.status(596))
+    response = await client.get("/assets")
+    assert response.status_code == 596
+    body = response.json()
+    assert body["code"] == 596
+    assert body["error"]
+
+
+@pytest.mark.parametrize("code", [500, 502, 503])
+async def test_server_errors_use_the_error_shape(
+    fake: FakeKlingServer, client: httpx.AsyncClient, code: int
+) -> None:
+    fake.add_faults(Fault.status(code))
+    response = await client.get("/assets/uploaded")
+    assert response.status_code == code
+    assert list(response.json()) == ["error"]
+
+
+async def test_status_fault_with_a_custom_body(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(
+        Fault.status(502, body="<html>bad gateway</html>"), Fault.status(402, body={"error": "x"})
+    )
+    first = await client.get("/assets")
+    assert (first.status_code, first.text) == (502, "<html>bad gateway</html>")
+    second = await client.get("/assets")
+    assert (second.status_code, second.json()) == (402, {"error": "x"})
+
+
+async def test_scripted_faults_are_consumed_in_order_by_matching_requests(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.status(429, retry_after=2), Fault.status(503), path="/assets/uploaded")
+    fake.add_faults(Fault.status(500, method="DELETE"))
+    assert (await client.get("/assets")).status_code == 200
+    assert (await client.get("/elements/u_000000000000000")).status_code == 404
+    assert (await client.get("/assets/uploaded")).status_code == 429
+    assert (await client.get("/assets/uploaded")).status_code == 503
+    assert (await client.get("/assets/uploaded")).status_code == 200
+    assert len(fake.pending_faults) == 1
+    assert (await client.delete("/assets/uploaded", params={"id": "1"})).status_code == 500
+    assert fake.pending_faults == ()
+    assert [r.fault for r in fake.requests] == [None, None, "status", "status", None, "status"]
+
+
+async def test_faults_apply_before_auth(fake: FakeKlingServer, bare: httpx.AsyncClient) -> None:
+    fake.add_faults(Fault.status(503))
+    assert (await bare.get("/assets")).status_code == 503
+    assert (await bare.get("/assets")).status_code == 401
+
+
+async def test_malformed_json_is_a_200_that_does_not_parse(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.malformed_json())
+    response = await client.get("/assets")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+
+
+async def test_drop_makes_the_client_see_a_transport_error(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.drop())
+    with pytest.raises(httpx.TransportError):
+        await client.get("/assets")
+    assert (await client.get("/assets")).status_code == 200
+    assert fake.requests[0].status is None
+
+
+async def test_drop_can_target_cdn_downloads(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    work_id = first_work(fake, "video")
+    fake.add_faults(Fault.drop(), path="/_cdn")
+    url = (await client.get("/assets/download", params={"workIds": work_id})).json()["cdnUrl"]
+    with pytest.raises(httpx.RemoteProtocolError):
+        await client.get(url)
+    assert (await client.get(url)).status_code == 200
+
+
+async def test_hang_is_cut_by_the_client_timeout(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.hang())
+    with pytest.raises(httpx.ReadTimeout):
+        await client.get("/assets", timeout=0.1)
+    with anyio.fail_after(5):
+        await fake.wait_idle()  # the server saw the client go
+    assert fake.requests[0].status is None
+    assert (await client.get("/assets")).status_code == 200
+
+
+async def test_hanging_requests_do_not_block_shutdown() -> None:
+    failures: list[BaseException] = []
+    fake = FakeKlingServer(accounts=1)
+
+    async def doomed(http: httpx.AsyncClient) -> None:
+        try:
+            await http.get(fake.base_url + "/assets", headers=auth(fake), timeout=30)
+        except httpx.TransportError as error:
+            failures.append(error)
+
+    with anyio.fail_after(5):
+        # The client outlives the server, so only the server can end the hanging requests.
+        async with make_client() as http, anyio.create_task_group() as group:
+            async with fake:
+                fake.add_faults(Fault.hang(), Fault.hang())
+                group.start_soon(doomed, http)
+                group.start_soon(doomed, http)
+                await fake.wait_in_flight(2)
+                stopping = time.perf_counter()
+            assert time.perf_counter() - stopping < 1.0
+            assert not fake.running
+    assert len(failures) == 2
+
+
+async def test_delay_fault_holds_one_request(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.delay(0.05))
+    assert (await client.get("/assets")).status_code == 200
+    assert (await client.get("/assets")).status_code == 200
+    slow, fast = fake.requests
+    assert slow.fault == "delay"
+    assert slow.duration is not None
+    assert slow.duration >= 0.05
+    assert fast.fault is None
+
+
+async def test_fault_rate_is_seeded_and_can_be_switched_off(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    async def statuses() -> list[int]:
+        return [
+            (await client.get("/assets", params={"pageSize": 1})).status_code for _ in range(30)
+        ]
+
+    fake.set_fault_rate(0.5, [Fault.status(500), Fault.status(503)], seed=3)
+    first = await statuses()
+    fake.set_fault_rate(0.5, [Fault.status(500), Fault.status(503)], seed=3)
+    assert await statuses() == first
+    assert {500, 503, 200} == set(first)
+    fake.set_fault_rate(0.0)
+    assert set(await statuses()) == {200}
+    fake.set_fault_rate(1.0, path="/elements")
+    assert set(await statuses()) == {200}
+
+
+def test_faults_round_trip_through_dicts() -> None:
+    faults = [
+        Fault.status(429, retry_after=2.5, path="/assets", method="get"),
+        Fault.status(596, body={"error": "gone", "code": 596}),
+        Fault.hang(),
+        Fault.malformed_json(path="/elements"),
+        Fault.drop(method="DELETE"),
+        Fault.delay(1.5),
+    ]
+    assert [Fault.from_dict(f.to_dict()) for f in faults] == faults
+    assert faults[0].method == "GET"
+    with pytest.raises(ValueError, match="kind"):
+        Fault.from_dict({"kind": "explode"})
+
+
+# -- latency, request log, concurrency --------------------------------------------------------
+
+
+async def test_requests_are_recorded(fake: FakeKlingServer, client: httpx.AsyncClient) -> None:
+    await client.get("/assets", params={"pageSize": 3, "contentType": "video"})
+    await client.delete("/assets/uploaded", params={"id": "1"})
+    async with make_client(base_url=fake.url) as control:
+        await control.get("/_fake/stats")
+    first, second = fake.requests
+    assert (first.method, first.path, first.api_path) == ("GET", "/v1/kling/assets", "/assets")
+    assert first.query == {"email": fake.emails[0], "pageSize": "3", "contentType": "video"}
+    assert (first.status, first.email, first.fault) == (200, fake.emails[0], None)
+    assert first.end is not None
+    assert first.start <= first.end <= second.start
+    assert (second.method, second.status) == ("DELETE", 200)
+    assert first.raw_path == "/v1/kling/assets"
+    assert first.headers["authorization"] == f"Bearer {fake.token}"
+    assert first.headers["host"] == fake.url.removeprefix("http://")
+    fake.reset_stats()
+    assert fake.requests == []
+
+
+async def test_wait_for_requests_returns_when_they_arrive(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(Fault.hang(), Fault.hang(), Fault.hang())
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(client.get, "/assets")
+        with anyio.fail_after(5):
+            await fake.wait_for_requests(3)
+        assert len(fake.requests) == 3
+        group.cancel_scope.cancel()
+
+
+async def test_wait_in_flight_and_max_in_flight(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.add_faults(*[Fault.hang() for _ in range(4)])
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(client.get, "/assets")
+        with anyio.fail_after(5):
+            await fake.wait_in_flight(4)
+        assert fake.in_flight == 4
+        assert fake.max_in_flight == 4
+        group.cancel_scope.cancel()
+    with anyio.fail_after(5):
+        await fake.wait_idle()
+    await fake.wait_in_flight(4)  # already reached: returns at once
+    fake.reset_stats()
+    assert fake.max_in_flight == fake.in_flight
+
+
+async def test_latency_is_adjustable_at_runtime(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.latency = 0.05
+    fake.jitter = 0.01
+    await client.get("/assets", params={"pageSize": 1})
+    fake.latency = 0.0
+    fake.jitter = 0.0
+    await client.get("/assets", params={"pageSize": 1})
+    slow, fast = fake.requests
+    assert slow.duration is not None
+    assert fast.duration is not None
+    assert slow.duration >= 0.04
+    assert fast.duration < slow.duration
+    with pytest.raises(ValueError, match="latency"):
+        fake.latency = -1
+
+
+# -- out-of-process control -------------------------------------------------------------------
+
+
+async def test_control_api_configures_faults_latency_and_resets(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    async with make_client(base_url=fake.url) as control:
+        config = {
+            "latency_ms": 1,
+            "faults": [{"kind": "status", "code": 429, "retry_after": 1, "path": "/assets"}],
+        }
+        stats = (await control.post("/_fake/config", json=config)).json()
+        assert stats["latency"] == pytest.approx(0.001)
+        assert stats["pending_faults"] == [config["faults"][0]]
+        assert (await client.get("/assets")).status_code == 429
+        stats = (await control.get("/_fake/stats")).json()
+        assert (stats["requests"], stats["in_flight"], stats["max_in_flight"]) == (1, 0, 1)
+        recorded = (await control.get("/_fake/requests")).json()
+        assert recorded[0]["status"] == 429
+        rate = {"fault_rate": {"rate": 1, "faults": [{"kind": "status", "code": 503}]}}
+        await control.post("/_fake/config", json=rate)
+        assert (await client.get("/assets")).status_code == 503
+        reset = (await control.post("/_fake/reset")).json()
+        assert (reset["requests"], reset["fault_rate"], reset["pending_faults"]) == (0, 0, [])
+        assert (await client.get("/assets")).status_code == 200
+        bad = await control.post("/_fake/config", json={"faults": [{"kind": "nope"}]})
+        assert bad.status_code == 400
+
+
+async def test_control_reset_can_restore_deleted_uploads(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    upload_id = fake.data.accounts[0].uploads[0].id
+    await client.delete("/assets/uploaded", params={"id": upload_id})
+    async with make_client(base_url=fake.url) as control:
+        await control.post("/_fake/reset", json={"data": True})
+    assert fake.data.accounts[0].live_uploads[0].id == upload_id
+
+
+async def test_standalone_process_prints_its_address_and_serves() -> None:
+    command = [
+        sys.executable, "-m", "kling_async.testing", "--host", "127.0.0.1", "--port", "0",
+        "--accounts", "2", "--works", "30", "--uploads", "5", "--elements", "2",
+        "--latency-ms", "1", "--jitter-ms", "1", "--seed", "5", "--token", "user:7-abc123",
+    ]  # fmt: skip
+    process = await anyio.open_process(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    async with process:
+        assert process.stdout is not None
+        buffer = b""
+        with anyio.fail_after(20):
+            while b"\n" not in buffer:
+                buffer += await process.stdout.receive()
+        info = orjson.loads(buffer.split(b"\n")[0])
+        assert info["token"] == "user:7-abc123"
+        assert len(info["emails"]) == 2
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1/kling", info["base_url"])
+        async with make_client(base_url=info["base_url"], timeout=5) as http:
+            response = await http.get(
+                "/assets",
+                params={"email": info["emails"][1], "pageSize": 100},
+                headers={"Authorization": "Bearer user:7-abc123"},
+            )
+            assert response.status_code == 200
+            works = [w for entry in response.json()["history"] for w in entry["works"]]
+            assert len(works) == 30
+            stats = (await http.get(info["url"] + "/_fake/stats")).json()
+            assert stats["requests"] == 1
+        process.terminate()
+        with anyio.fail_after(10):
+            assert await process.wait() == 0
+
+
+async def test_serve_forever_serves_until_cancelled() -> None:
+    server = FakeKlingServer(accounts=1)
+    ready = anyio.Event()
+    infos: list[dict[str, Any]] = []
+
+    def on_ready(running: FakeKlingServer) -> None:
+        infos.append(running.startup_info())
+        ready.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(functools.partial(serve_forever, server, on_ready=on_ready))
+        await ready.wait()
+        async with make_client(base_url=infos[0]["base_url"], headers=auth(server)) as http:
+            assert (await http.get("/assets")).status_code == 200
+        group.cancel_scope.cancel()
+    assert not server.running
+    assert infos[0]["emails"] == list(server.emails)
+    assert infos[0]["url"] + "/v1/kling" == infos[0]["base_url"]
+
+
+def test_standalone_exits_with_2_on_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert standalone_main(["--accounts", "0"]) == 2
+    assert "accounts" in capsys.readouterr().err
+
+
+# -- misuse -----------------------------------------------------------------------------------
+
+
+async def test_a_running_server_cannot_be_entered_again(fake: FakeKlingServer) -> None:
+    with pytest.raises(RuntimeError, match="already running"):
+        await fake.__aenter__()
+
+
+async def test_a_stopped_server_can_be_started_again() -> None:
+    server = FakeKlingServer(accounts=1)
+    for _ in range(2):
+        async with server, make_client(base_url=server.base_url, headers=auth(server)) as http:
+            assert (await http.get("/assets")).status_code == 200
+    assert len(server.requests) == 2
+
+
+async def test_an_error_in_the_body_comes_out_unwrapped() -> None:
+    with pytest.raises(LookupError, match="boom"):
+        async with FakeKlingServer(accounts=1):
+            raise LookupError("boom")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"accounts": 0},
+        {"works_per_account": -1},
+        {"uploads_per_account": 100_001},
+        {"token": ""},
+        {"token": "user:1 2"},
+        {"latency": -0.1},
+        {"jitter": -1},
+    ],
+)
+def test_invalid_server_arguments_are_rejected(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011
+        FakeKlingServer(**kwargs)
+
+
+def test_fault_arguments_are_validated() -> None:
+    with pytest.raises(ValueError, match="status"):
+        Fault.status(42)
+    with pytest.raises(ValueError, match="negative"):
+        Fault.delay(-1)
+    for bad in (
+        {"kind": "status"},
+        {"kind": "status", "code": 429, "retry_after": [1]},
+        {"kind": "delay"},
+        {"kind": "hang", "path": 3},
+        {"kind": "drop", "method": 3},
+    ):
+        with pytest.raises(ValueError):  # noqa: PT011
+            Fault.from_dict(bad)
+
+
+def test_fault_bodies_and_headers() -> None:
+    when = datetime.datetime(2037, 10, 21, 7, 28, tzinfo=datetime.timezone.utc)
+    assert Fault.status(429, retry_after=when).retry_after_header() == (
+        "Wed, 21 Oct 2037 07:28:00 GMT"
+    )
+    assert Fault.status(429, retry_after=1.5).retry_after_header() == "1.5"
+    assert Fault.status(401).status_body() == (
+        b'{"error":"Unauthorized","code":401}',
+        "application/json",
+    )
+    assert orjson.loads(Fault.status(418).status_body()[0]) == {"error": "I'm a Teapot"}
+    assert orjson.loads(Fault.status(599).status_body()[0]) == {"error": "Error 599"}
+    assert Fault.status(500, body=b"raw").status_body() == (b"raw", "text/plain; charset=utf-8")
+
+
+async def test_fault_rate_is_validated(fake: FakeKlingServer) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        fake.set_fault_rate(1.5)
+    with pytest.raises(ValueError, match="fault"):
+        fake.set_fault_rate(0.5, [])
+    with pytest.raises(TypeError):
+        fake.add_faults("drop")  # type: ignore[arg-type]
+
+
+def test_file_helpers_reject_unknown_works_and_types() -> None:
+    server = FakeKlingServer(accounts=1)
+    with pytest.raises(ValueError, match="file type"):
+        expected_file_bytes(1, "GIF")
+    with pytest.raises(KeyError):
+        server.expected_zip_members([1])
+
+
+def ipv6_loopback_works() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("host", "url_host"),
+    [("0.0.0.0", "127.0.0.1"), ("::1", "[::1]")],
+)
+async def test_url_for_other_hosts(host: str, url_host: str) -> None:
+    if ":" in host and not ipv6_loopback_works():
+        return  # nothing to check on a machine without IPv6 loopback
+    server = FakeKlingServer(accounts=1, host=host)
+    async with server:
+        assert server.url == f"http://{url_host}:{server.port}"
+        async with make_client(base_url=server.base_url, headers=auth(server)) as http:
+            assert (await http.get("/assets")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1]",
+        b'{"latency": -1}',
+        b'{"jitter_ms": "x"}',
+        b'{"fault_rate": 3}',
+        b'{"fault_rate": {"rate": "x"}}',
+        b'{"faults": {"kind": "drop"}}',
+    ],
+)
+async def test_control_config_rejects_bad_bodies(fake: FakeKlingServer, body: bytes) -> None:
+    async with make_client(base_url=fake.url) as control:
+        response = await control.post("/_fake/config", content=body)
+        assert response.status_code == 400
+        assert response.json()["error"]
+        assert (await control.post("/_fake/reset", content=b"nope")).status_code == 400
+
+
+async def test_control_config_switches_random_faults_off(
+    fake: FakeKlingServer, client: httpx.AsyncClient
+) -> None:
+    fake.set_fault_rate(1.0)
+    async with make_client(base_url=fake.url) as control:
+        stats = (await control.post("/_fake/config", json={"fault_rate": None})).json()
+        assert stats["fault_rate"] == 0
+        stats = (await control.post("/_fake/config", json={"fault_rate": {"rate": 1}})).json()
+        assert stats["random_faults"] == [{"kind": "status", "code": 500}]
+        stats = (await control.post("/_fake/config", json={"clear_faults": True})).json()
+        assert stats["fault_rate"] == 0
+    assert (await client.get("/assets")).status_code == 200
+
+
+async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient) -> None:
+    response = await client.post("/assets")
+    assert response.status_code == 405
+    assert response.json() == {"error": "Method not allowed"}
