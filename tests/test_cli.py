@@ -1,0 +1,660 @@
+"""The ``kling-async`` command line, end to end against the fake server.
+
+`main` runs its own event loop (``anyio.run``), so the fake server runs in a thread of its own
+(an anyio blocking portal); the tests call `main` in-process, and run the console script as a
+real subprocess where the process boundary matters (exit codes, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import orjson
+import pytest
+from rich.console import Console
+
+from kling_async import _export_view, cli
+from kling_async.testing import FakeKlingServer, Fault, TaskRecord, expected_file_bytes
+
+BY_CONTENT_TYPE = {"video": "MP4", "image": "PNG", "audio": "MP3"}
+
+
+@pytest.fixture
+def portal() -> Iterator[anyio.from_thread.BlockingPortal]:
+    with anyio.from_thread.start_blocking_portal() as running:
+        yield running
+
+
+@pytest.fixture
+def fake(portal: anyio.from_thread.BlockingPortal) -> Iterator[FakeKlingServer]:
+    """Two accounts of 12 works each, served from a thread of its own."""
+    server = FakeKlingServer(
+        accounts=2, works_per_account=12, uploads_per_account=6, elements_per_account=2, seed=5
+    )
+    with portal.wrap_async_context_manager(server):
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("USEAPI_TOKEN", raising=False)
+    monkeypatch.delenv("USEAPI_BASE_URL", raising=False)
+
+
+class Run:
+    """One finished command: status and captured output, checked never to show the token."""
+
+    def __init__(self, status: int, out: str, err: str, secret: str | None) -> None:
+        self.status, self.out, self.err = status, out, err
+        if secret:
+            assert secret not in out
+            assert secret not in err
+
+    def json(self) -> Any:
+        return orjson.loads(self.out)
+
+
+@pytest.fixture
+def kling(
+    fake: FakeKlingServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Run ``kling-async`` in-process against the fake, the token in USEAPI_TOKEN."""
+    monkeypatch.setenv("USEAPI_TOKEN", fake.token)
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        status = cli.main(["--base-url", fake.base_url, "--max-retries", "0", *args])
+        out, err = capsys.readouterr()
+        return Run(status, out, err, fake.token)
+
+    return run
+
+
+def all_works(fake: FakeKlingServer) -> dict[int, tuple[str, TaskRecord]]:
+    """Every work of the fake: work ID -> (account email, its task)."""
+    return {
+        work_id: (account.email, task)
+        for account in fake.data
+        for task in account.tasks
+        for work_id in task.work_ids
+    }
+
+
+def relative_path(email: str, work_id: int, task: TaskRecord) -> str:
+    return f"{email}/{work_id}.{BY_CONTENT_TYPE[task.content_type].lower()}"
+
+
+def read_manifest(out: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in (out / "manifest.jsonl").read_bytes().splitlines()]
+
+
+def download_requests(fake: FakeKlingServer) -> list[int]:
+    return [
+        int(request.query["workIds"])
+        for request in fake.requests
+        if request.api_path == "/assets/download"
+    ]
+
+
+def export_args(fake: FakeKlingServer, out: Path, *extra: str) -> list[str]:
+    emails = [arg for email in fake.emails for arg in ("--email", email)]
+    return ["export", str(out), *emails, *extra]
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def test_export_writes_every_work_byte_for_byte_with_a_manifest(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    works = all_works(fake)
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 0, run.err
+    for work_id, (email, task) in works.items():
+        file = tmp_path / relative_path(email, work_id, task)
+        assert file.read_bytes() == expected_file_bytes(work_id, BY_CONTENT_TYPE[task.content_type])
+    assert not list(tmp_path.rglob("*.part"))
+    assert f"listed {len(works)} works" in " ".join(run.err.split())
+
+
+def test_manifest_has_one_complete_line_per_work(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    works = all_works(fake)
+
+    assert kling(*export_args(fake, tmp_path)).status == 0
+
+    lines = read_manifest(tmp_path)
+    assert sorted(line["work_id"] for line in lines) == sorted(works)
+    for line in lines:
+        email, task = works[line["work_id"]]
+        index = line["work_id"] - task.first_work_id
+        data = (tmp_path / line["path"]).read_bytes()
+        assert line == {
+            "account": email,
+            "work_id": line["work_id"],
+            "content_type": task.content_type,
+            "file_type": BY_CONTENT_TYPE[task.content_type],
+            "prompt": task.prompt,
+            "created_at": line["created_at"],
+            "path": relative_path(email, line["work_id"], task),
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        created = datetime.fromisoformat(line["created_at"].replace("Z", "+00:00"))
+        expected_ms = task.create_time + 16 + index
+        assert created == datetime.fromtimestamp(expected_ms / 1000, tz=timezone.utc)
+
+
+def test_rerun_skips_every_work_without_downloading(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    assert kling(*export_args(fake, tmp_path)).status == 0
+    before = (tmp_path / "manifest.jsonl").read_bytes()
+    fake.reset_stats()
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 0
+    assert download_requests(fake) == []
+    assert not [r for r in fake.requests if r.path.startswith("/_cdn/")]
+    assert (tmp_path / "manifest.jsonl").read_bytes() == before
+    assert "skipped" in run.err
+    assert f"{len(all_works(fake))} already there" in run.err
+
+
+def test_failed_downloads_exit_1_and_are_listed_with_their_reason(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    fake.add_faults(Fault.status(503), Fault.status(596), path="/assets/download")
+    fake.add_faults(Fault.status(500, path="/_cdn/works/"))
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 1
+    exported = {line["work_id"] for line in read_manifest(tmp_path)}
+    failed = set(all_works(fake)) - exported
+    assert len(failed) == 3
+    assert "Failed works (3):" in run.err
+    for work_id in failed:
+        assert str(work_id) in run.err
+    assert "503 Service temporarily unavailable" in run.err
+    assert "596 Kling account session was rejected" in run.err
+    assert "500 Internal Server Error from the CDN (GET http" in run.err
+    lines = run.err.splitlines()
+    for work_id in failed:  # one line each, however long
+        (line,) = [line for line in lines if line.startswith(f"  {work_id} (")]
+        assert line.endswith(")")  # the request, at the end of the same line
+    assert "failed 3" in " ".join(run.err.split())
+
+
+def test_rerun_after_failures_fetches_exactly_the_missing_works(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    fake.add_faults(*[Fault.drop()] * 2, path="/assets/download")
+    fake.add_faults(Fault.status(404, path="/_cdn/works/"))
+    assert kling(*export_args(fake, tmp_path)).status == 1
+    missing = set(all_works(fake)) - {line["work_id"] for line in read_manifest(tmp_path)}
+    assert len(missing) == 3
+    fake.reset_stats()
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 0, run.err
+    assert sorted(download_requests(fake)) == sorted(missing)
+    lines = read_manifest(tmp_path)
+    assert sorted(line["work_id"] for line in lines) == sorted(all_works(fake))
+
+
+def test_rerun_cleans_part_files_and_rebuilds_lost_manifest_lines(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    works = all_works(fake)
+    assert kling(*export_args(fake, tmp_path)).status == 0
+    lines = read_manifest(tmp_path)
+    # An interrupted run: a partial file, a file renamed without its manifest line, a file
+    # deleted by hand, and a manifest whose last line was cut short.
+    kept, unlisted, deleted = lines[2:], lines[0], lines[1]
+    (tmp_path / deleted["path"]).unlink()
+    part = (tmp_path / deleted["path"]).with_name(f".{Path(deleted['path']).name}.part")
+    part.write_bytes(b"partial")
+    text = b"".join(orjson.dumps(line) + b"\n" for line in kept) + b'{"account": "x'
+    (tmp_path / "manifest.jsonl").write_bytes(text)
+    fake.reset_stats()
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 0, run.err
+    assert download_requests(fake) == [deleted["work_id"]]
+    assert not part.exists()
+    assert "removed 1 partial file" in run.err
+    assert "1 of them without a manifest line" in run.err
+    final = read_manifest(tmp_path)
+    assert sorted(line["work_id"] for line in final) == sorted(works)
+    assert {line["path"]: line for line in final}[unlisted["path"]] == unlisted
+
+
+def test_listing_failure_of_one_account_is_reported_and_the_other_is_exported(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    broken, healthy = fake.emails
+    fake.add_faults(Fault.status(596), path="/assets", method="GET")
+
+    run = kling(
+        "export", str(tmp_path), "--email", broken, "--email", healthy, "--concurrency", "1"
+    )
+
+    assert run.status == 1
+    assert f"Listing {broken} stopped at page 1: 596" in run.err
+    accounts = {line["account"] for line in read_manifest(tmp_path)}
+    assert accounts == {healthy}
+
+
+def test_export_with_a_file_type_skips_works_that_do_not_offer_it(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    works = all_works(fake)
+    offering = {work_id for work_id, (_, task) in works.items() if "WAV" in task.file_types}
+
+    run = kling(*export_args(fake, tmp_path, "--file-type", "wav"))
+
+    assert run.status == 0, run.err
+    lines = read_manifest(tmp_path)
+    assert {line["work_id"] for line in lines} == offering
+    assert all(line["path"].endswith(".wav") for line in lines)
+    assert f"{len(works) - len(offering)} not offered as WAV" in run.err
+
+
+def test_export_of_one_content_type(fake: FakeKlingServer, kling: Any, tmp_path: Path) -> None:
+    run = kling(*export_args(fake, tmp_path, "--content-type", "IMAGE", "-q"))
+
+    assert run.status == 0
+    assert run.err == ""
+    images = {w for w, (_, task) in all_works(fake).items() if task.content_type == "image"}
+    assert {line["work_id"] for line in read_manifest(tmp_path)} == images
+
+
+def test_export_runs_on_trio(fake: FakeKlingServer, kling: Any, tmp_path: Path) -> None:
+    run = kling("--backend", "trio", *export_args(fake, tmp_path))
+
+    assert run.status == 0, run.err
+    assert len(read_manifest(tmp_path)) == len(all_works(fake))
+
+
+def test_export_shows_progress_bars_on_a_terminal(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr(_export_view, "stderr_console", lambda: terminal)
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 0
+    shown = screen.getvalue()
+    assert "Listing" in shown
+    assert "Downloading" in shown
+    assert f"{len(all_works(fake))}/{len(all_works(fake))}" in shown
+    assert fake.token not in shown
+
+
+def test_export_without_rich_says_which_extra_to_install(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "rich.console", None)
+    monkeypatch.delitem(sys.modules, "kling_async._export_view")
+
+    run = kling("export", str(tmp_path))
+
+    assert run.status == 1
+    assert "pip install 'kling-async[cli]'" in run.err
+    assert fake.requests == []
+
+
+def test_export_into_a_file_is_a_one_line_error(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    run = kling(*export_args(fake, blocker))
+
+    assert run.status == 1
+    assert run.err.startswith("kling-async: error: ")
+    assert run.err.count("\n") == 1
+
+
+# -- the read-only commands and uploads delete ----------------------------------------------------
+
+
+def test_assets_list_prints_one_page_in_wire_form(fake: FakeKlingServer, kling: Any) -> None:
+    account = fake.data.accounts[0]
+
+    run = kling("assets", "list", "--email", account.email, "--page-size", "2", "--page", "2")
+
+    assert run.status == 0
+    page = run.json()
+    assert [entry["task"]["id"] for entry in page["history"]] == [
+        task.task_id for task in account.tasks[2:4]
+    ]
+    assert "workId" in page["history"][0]["works"][0]
+
+
+def test_uploads_list_filters_by_content_type_and_name(fake: FakeKlingServer, kling: Any) -> None:
+    account = fake.data.accounts[1]
+    upload = account.uploads[0]
+    keyword = upload.name.split("_")[1][:6]
+
+    run = kling("uploads", "list", "--email", account.email, "--file-name", keyword,
+                "--content-type", upload.content_type)  # fmt: skip
+
+    assert run.status == 0
+    assert [item["id"] for item in run.json()["uploadAssetsList"]] == [upload.id]
+
+
+def test_elements_get_prints_the_element(fake: FakeKlingServer, kling: Any) -> None:
+    account = fake.data.accounts[0]
+    element = account.elements[0]
+
+    run = kling("elements", "get", element.id, "--email", account.email)
+
+    assert run.status == 0
+    assert run.json()["id"] == element.id
+    assert run.json()["name"] == element.name
+
+
+def test_an_api_error_is_one_line_on_stderr_and_exit_1(fake: FakeKlingServer, kling: Any) -> None:
+    run = kling("elements", "get", "u_0", "--email", fake.emails[0])
+
+    assert run.status == 1
+    assert run.out == ""
+    assert run.err == "kling-async: error: 404 Element u_0 not found " + (
+        f"(GET {fake.base_url}/elements/u_0)\n"
+    )
+
+
+def test_uploads_delete_prints_what_was_deleted(fake: FakeKlingServer, kling: Any) -> None:
+    account = fake.data.accounts[0]
+    ids = [upload.id for upload in account.uploads[:3]]
+
+    run = kling("uploads", "delete", "--email", account.email, *ids, "12345")
+
+    assert run.status == 0
+    assert run.json() == {"deleted": ids, "unconfirmed": ["12345"], "failed": []}
+    assert account.deleted_upload_ids == set(ids)
+
+
+def test_uploads_delete_with_a_failed_call_exits_1(fake: FakeKlingServer, kling: Any) -> None:
+    account = fake.data.accounts[0]
+    ids = [upload.id for upload in account.uploads[:2]]
+    fake.add_faults(Fault.status(500), path="/assets/uploaded", method="DELETE")
+
+    run = kling("uploads", "delete", "--email", account.email, *ids)
+
+    assert run.status == 1
+    assert run.json()["deleted"] == []
+    assert run.json()["failed"] == [{"ids": ids, "error": run.json()["failed"][0]["error"]}]
+    assert run.json()["failed"][0]["error"].startswith("500 Internal server error")
+
+
+def test_uploads_delete_rejects_a_bad_id_before_any_request(
+    fake: FakeKlingServer, kling: Any
+) -> None:
+    run = kling("uploads", "delete", "--email", fake.emails[0], "123", "12a")
+
+    assert run.status == 2
+    assert run.err == "kling-async: error: ID: '12a' is not a numeric ID\n"
+    assert fake.requests == []
+
+
+def test_uploads_delete_needs_an_email(fake: FakeKlingServer, kling: Any) -> None:
+    run = kling("uploads", "delete", "123")
+
+    assert run.status == 2
+    assert "--email" in run.err
+    assert fake.requests == []
+
+
+# -- tokens, usage, exit codes --------------------------------------------------------------------
+
+
+def test_a_missing_token_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["assets", "list"]) == 2
+    assert "USEAPI_TOKEN" in capsys.readouterr().err
+
+
+def test_a_wrong_token_is_rejected_without_being_shown(
+    fake: FakeKlingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "user:12345-WrongTokenWrongToken"
+
+    status = cli.main(["--token", wrong, "--base-url", fake.base_url, "elements", "get", "u_1"])
+
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "401 Unauthorized" in err
+    assert "check USEAPI_TOKEN" in err
+    assert wrong not in out + err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["export", "--help"],
+        ["demo", "--help"],
+        ["uploads", "delete", "--help"],
+        ["fake-server", "--help"],
+    ],
+)
+def test_help_exits_0_and_never_shows_the_token(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USEAPI_TOKEN", "user:99999-SecretSecretSecret")
+
+    assert cli.main(["--token", "user:99999-SecretSecretSecret", *args]) == 0
+
+    out, err = capsys.readouterr()
+    assert "usage: kling-async" in out
+    assert "Secret" not in out + err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["export"],
+        ["export", "out", "--concurrency", "0"],
+        ["export", "out", "--file-type", "GIF"],
+        ["assets", "list", "--page", "x"],
+        ["--max-retries", "-1", "assets", "list"],
+        ["export", "out", "--email", "not-an-email"],
+    ],
+)
+def test_usage_errors_exit_2(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USEAPI_TOKEN", "user:99999-SecretSecretSecret")
+
+    assert cli.main(args) == 2
+
+    err = capsys.readouterr().err
+    assert "error" in err
+    assert "Secret" not in err
+
+
+def test_an_unreachable_api_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USEAPI_TOKEN", "user:99999-SecretSecretSecret")
+    url = "http://127.0.0.1:9/v1/kling"
+
+    status = cli.main(["--base-url", url, "--max-retries", "0", "elements", "get", "u_1"])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("kling-async: error: ConnectError on GET")
+    assert err.count("\n") == 1
+
+
+def test_global_options_also_work_after_the_command(
+    fake: FakeKlingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    account = fake.data.accounts[0]
+    element = account.elements[0]
+    args = ["--token", fake.token, "--base-url", fake.base_url, "--backend", "trio"]
+
+    status = cli.main(["elements", "get", element.id, "--email", account.email, *args])
+
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert orjson.loads(out)["id"] == element.id
+
+
+def test_redact_hides_tokens_and_anything_shaped_like_one() -> None:
+    assert cli._redact("bad s3cret here", "s3cret") == "bad *** here"
+    assert cli._redact("see user:123-AbC9 now") == "see *** now"
+    assert cli._redact("nothing to hide", None, "") == "nothing to hide"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["assets", "list", "--tokne=not-shaped-like-a-token"],
+        ["--tokne", "not-shaped-like-a-token", "assets", "list"],
+        ["--t=not-shaped-like-a-token", "assets", "list"],
+        ["--token", "not-shaped-like-a-token", "bogus"],
+        ["bogus", "user:12345-AbcdefAbcdef"],
+    ],
+)
+def test_a_misplaced_token_is_never_echoed(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(args) == 2
+
+    out, err = capsys.readouterr()
+    assert "error" in err
+    assert "not-shaped-like-a-token" not in out + err
+    assert "AbcdefAbcdef" not in out + err
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+
+def test_demo_exports_the_fake_accounts_with_zero_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+
+    assert cli.main(["demo", str(out)]) == 0
+
+    printed, err = capsys.readouterr()
+    lines = read_manifest(out)
+    assert len(lines) == 120
+    assert len({line["path"] for line in lines}) == 120
+    assert len({line["account"] for line in lines}) == 3
+    for line in lines[:10]:
+        data = (out / line["path"]).read_bytes()
+        assert data == expected_file_bytes(line["work_id"], line["file_type"])
+    assert str(out / "manifest.jsonl") in printed
+    assert "USEAPI_TOKEN" in printed
+    assert "downloaded 120" in " ".join(err.split())
+
+
+# -- real processes -------------------------------------------------------------------------------
+
+
+async def wait_for_requests(fake: FakeKlingServer, count: int) -> None:
+    with anyio.fail_after(30):
+        await fake.wait_for_requests(count)
+
+
+def script() -> list[str]:
+    found = shutil.which("kling-async", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "kling_async"]
+
+
+def test_console_script_exports_in_a_subprocess(fake: FakeKlingServer, tmp_path: Path) -> None:
+    env = {**os.environ, "USEAPI_TOKEN": fake.token, "USEAPI_BASE_URL": fake.base_url}
+
+    done = subprocess.run(
+        [*script(), *export_args(fake, tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert fake.token not in done.stdout + done.stderr
+    assert len(read_manifest(tmp_path)) == len(all_works(fake))
+
+
+def test_python_m_kling_async_prints_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kling_async", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0
+    assert "export" in done.stdout
+    assert "demo" in done.stdout
+
+
+def test_ctrl_c_exits_130_without_a_traceback_or_partial_files(
+    fake: FakeKlingServer, portal: anyio.from_thread.BlockingPortal, tmp_path: Path
+) -> None:
+    email = fake.emails[0]
+    fake.add_faults(Fault.hang(), path="/assets/download")
+    env = {**os.environ, "USEAPI_TOKEN": fake.token, "USEAPI_BASE_URL": fake.base_url}
+    args = ["export", str(tmp_path), "--email", email, "--concurrency", "1"]
+    with subprocess.Popen(
+        [*script(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        # One page of listing, then the first download call, which hangs.
+        portal.call(wait_for_requests, fake, 2)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert "interrupted" in err
+    assert fake.token not in out + err
+    assert not [path for path in tmp_path.rglob("*") if path.is_file() and path.stat().st_size]
+
+
+def test_fake_server_command_serves_until_interrupted(tmp_path: Path) -> None:
+    command = [*script(), "fake-server", "--accounts", "1", "--works", "3", "--seed", "9"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        info = orjson.loads(process.stdout.readline())
+        status = cli.main(
+            ["--token", info["token"], "--base-url", info["base_url"], "assets", "list"]
+        )
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+
+    assert status == 0
+    assert process.returncode == 0
+    assert info["emails"] == [info["emails"][0]]
+    assert info["base_url"] in err
