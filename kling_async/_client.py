@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import os
 import time
 from types import TracebackType
@@ -122,9 +123,7 @@ class KlingClient:
             self._owns_http = False
             self._max_connections = _pool_size(http_client)
         # Requests past the pool size wait here, not in httpx's pool, whose wait times out.
-        self._pool_slots = (
-            anyio.CapacityLimiter(self._max_connections) if self._max_connections else None
-        )
+        self._pool_slots = anyio.CapacityLimiter(self._max_connections or math.inf)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -238,19 +237,10 @@ class KlingClient:
             started = time.perf_counter()
             error: APIError
             try:
-                if self._pool_slots is None:
+                async with self._pool_slots:
                     response = await self._http.request(
                         method, url, params=params, headers=self._headers, timeout=request_timeout
                     )
-                else:
-                    async with self._pool_slots:
-                        response = await self._http.request(
-                            method,
-                            url,
-                            params=params,
-                            headers=self._headers,
-                            timeout=request_timeout,
-                        )
             except httpx.TimeoutException as exc:
                 error = APITimeoutError(f"{type(exc).__name__} on {method} {url}")
                 error.__cause__ = exc

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from contextlib import aclosing
-from functools import partial
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ._exceptions import InvalidInputError
@@ -106,22 +105,7 @@ class AssetsResource(_Resource):
             contentType=normalize_content_type(content_type),
             sort=_check_sort(sort),
         )
-        return PageSource(
-            fetch=partial(self._fetch_page, params, timeout),
-            count=_history_count,
-            page_size=page_size,
-        )
-
-    async def _fetch_page(
-        self, params: dict[str, str], timeout: TimeoutTypes | NotGiven, page_num: int
-    ) -> AssetsPage:
-        return await self._client._request(
-            "GET",
-            "/assets",
-            AssetsPage,
-            params={**params, "pageNum": str(page_num)},
-            timeout=timeout,
-        )
+        return _listing(self._client, "/assets", AssetsPage, _history_count, params, timeout)
 
     def iter_pages(
         self,
@@ -228,21 +212,8 @@ class UploadsResource(_Resource):
             fileName=normalize_file_name(file_name),
             sort=_check_sort(sort),
         )
-        return PageSource(
-            fetch=partial(self._fetch_page, params, timeout),
-            count=_upload_count,
-            page_size=page_size,
-        )
-
-    async def _fetch_page(
-        self, params: dict[str, str], timeout: TimeoutTypes | NotGiven, page_num: int
-    ) -> UploadsPage:
-        return await self._client._request(
-            "GET",
-            "/assets/uploaded",
-            UploadsPage,
-            params={**params, "pageNum": str(page_num)},
-            timeout=timeout,
+        return _listing(
+            self._client, "/assets/uploaded", UploadsPage, _upload_count, params, timeout
         )
 
     def iter_pages(
@@ -328,6 +299,23 @@ class ElementsResource(_Resource):
         path = "/elements/" + path_segment(element_id, "element_id")
         params = _query(email=self._client._resolve_email(email))
         return await self._client._request("GET", path, Element, params=params, timeout=timeout)
+
+
+def _listing(
+    client: KlingClient,
+    path: str,
+    cast_to: type[P],
+    count: Callable[[P], int],
+    params: dict[str, str],
+    timeout: TimeoutTypes | NotGiven,
+) -> PageSource[P]:
+    """A paged GET listing as a `PageSource`; ``params`` are checked and hold ``pageSize``."""
+
+    async def fetch(page_num: int) -> P:
+        query = {**params, "pageNum": str(page_num)}
+        return await client._request("GET", path, cast_to, params=query, timeout=timeout)
+
+    return PageSource(fetch=fetch, count=count, page_size=int(params["pageSize"]))
 
 
 def _join(values: tuple[str, ...] | None) -> str | None:
