@@ -300,14 +300,21 @@ async def test_aclose_ends_the_iteration() -> None:
 
 @pytest.mark.anyio
 async def test_two_tasks_cannot_advance_one_iterator_at_once() -> None:
-    pages = ConcurrentPages(
-        [listing(Tracker(), "a@x", 40, 4, delay=lambda n: 0.05)], concurrency=4, per_account=4
-    )
+    fetching = anyio.Event()
+
+    async def fetch(page_num: int) -> Page:
+        fetching.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    source = PageSource(fetch=fetch, count=len, page_size=40)
+    pages = ConcurrentPages([("a@x", source)], concurrency=4, per_account=4)
     async with anyio.create_task_group() as tg:
         tg.start_soon(pages.__anext__)
-        await anyio.sleep(0.01)
+        await fetching.wait()  # the first call is now inside its fetch
         with pytest.raises(RuntimeError, match="already"):
             await pages.__anext__()
+        tg.cancel_scope.cancel()
     await pages.aclose()
 
 
