@@ -19,10 +19,11 @@ from kling_async import (
     FileType,
     InvalidInputError,
     KlingClient,
+    NotFoundError,
     RetryPolicy,
     UploadsPage,
 )
-from kling_async.testing import FakeKlingServer
+from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
 
 pytestmark = pytest.mark.anyio
 
@@ -45,7 +46,7 @@ async def client(fake: FakeKlingServer) -> AsyncIterator[KlingClient]:
         yield kling
 
 
-def api_requests(fake: FakeKlingServer) -> list[object]:
+def api_requests(fake: FakeKlingServer) -> list[RecordedRequest]:
     return [r for r in fake.requests if r.path.startswith("/v1/kling")]
 
 
@@ -295,7 +296,7 @@ async def test_blank_email_is_bad_input_before_any_request(
 
 async def test_query_values_are_url_encoded(client: KlingClient, fake: FakeKlingServer) -> None:
     tricky = "a+b&pageSize=1@x.com"
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the account is unknown; only the query matters
+    with pytest.raises(NotFoundError):  # no such account: only what the server saw matters
         await client.assets.list(email=tricky, page_size=3)
     sent = api_requests(fake)[-1]
     assert sent.query["email"] == tricky
@@ -313,7 +314,7 @@ async def test_query_values_are_url_encoded(client: KlingClient, fake: FakeKling
 async def test_element_id_stays_one_path_segment(
     client: KlingClient, fake: FakeKlingServer, element_id: str, raw_path: str
 ) -> None:
-    with pytest.raises(Exception):  # noqa: B017, PT011 - unknown element; only the path matters
+    with pytest.raises(NotFoundError):  # no such element: only what the server saw matters
         await client.elements.get(element_id)
     sent = api_requests(fake)[-1]
     assert sent.raw_path == raw_path
@@ -404,7 +405,7 @@ async def test_sends_its_own_headers(client: KlingClient, fake: FakeKlingServer)
 async def test_debug_log_shows_method_url_status_attempt_and_time_but_no_token(
     client: KlingClient, fake: FakeKlingServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake.add_faults(fake_status(503), path="/assets")
+    fake.add_faults(Fault.status(503), path="/assets")
     with caplog.at_level(logging.DEBUG):
         await client.assets.list(page_size=1)
     ours = [r.getMessage() for r in caplog.records if r.name == "kling_async"]
@@ -438,9 +439,3 @@ async def test_concurrent_calls_share_one_client(
             tg.start_soon(one, n)
     assert len(results) == 8
     assert len(api_requests(fake)) == 8
-
-
-def fake_status(code: int) -> object:
-    from kling_async.testing import Fault
-
-    return Fault.status(code)
