@@ -310,7 +310,12 @@ def _status_error(response: httpx.Response) -> APIStatusError:
         body = orjson.loads(content) if content else None
     except orjson.JSONDecodeError:
         body = response.text
-    message = _describe_body(body) or response.reason_phrase or f"HTTP {response.status_code}"
+    message = (
+        _describe_body(body)
+        or response.reason_phrase
+        or httpx.codes.get_reason_phrase(response.status_code)
+        or f"HTTP {response.status_code}"
+    )
     error = error_class_for_status(response.status_code)(message, response=response, body=body)
     if isinstance(error, RateLimitError):
         error.retry_after = parse_retry_after(response.headers)

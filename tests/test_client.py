@@ -439,3 +439,32 @@ async def test_concurrent_calls_share_one_client(
             tg.start_soon(one, n)
     assert len(results) == 8
     assert len(api_requests(fake)) == 8
+
+
+async def test_settings_are_readable(client: KlingClient, fake: FakeKlingServer) -> None:
+    assert client.timeout == httpx.Timeout(60.0, connect=5.0)
+    assert client.max_connections == 100
+    assert client.retry == FAST_RETRY
+    assert client.with_options(timeout=None).timeout == httpx.Timeout(None)
+    assert client.with_options(timeout=2.5).timeout == httpx.Timeout(2.5)
+
+
+async def test_pool_size_of_a_caller_client_is_read_when_its_transport_exposes_it(
+    fake: FakeKlingServer,
+) -> None:
+    limits = httpx.Limits(max_connections=7)
+    async with httpx.AsyncClient(limits=limits) as http_client:
+        client = KlingClient(token=fake.token, base_url=fake.base_url, http_client=http_client)
+        assert client.max_connections == 7
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    ) as mocked:
+        assert KlingClient(token="user:1-a", http_client=mocked).max_connections is None
+
+
+async def test_uploads_iter_pages_yields_pages_in_order(
+    client: KlingClient, fake: FakeKlingServer
+) -> None:
+    pages = [p async for p in client.uploads.iter_pages(page_size=10)]
+    assert [len(p.upload_assets_list) for p in pages] == [10, 10, 5]
+    assert [r.query["pageNum"] for r in api_requests(fake)] == ["1", "2", "3"]

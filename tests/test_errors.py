@@ -316,3 +316,34 @@ async def test_validation_errors_name_the_account_and_page_too(
         await client.assets.list(page_num=2)
     assert info.value.email == fake.emails[0]
     assert info.value.page_num == 2
+
+
+async def test_a_text_error_body_becomes_the_message(
+    client: KlingClient, fake: FakeKlingServer
+) -> None:
+    fake.add_faults(Fault.status(403, body="Forbidden by the gateway"))
+    with pytest.raises(APIStatusError) as info:
+        await client.assets.list()
+    assert info.value.message == "Forbidden by the gateway"
+    assert info.value.body == "Forbidden by the gateway"
+
+
+async def test_an_empty_error_body_falls_back_to_the_reason_phrase(
+    client: KlingClient, fake: FakeKlingServer
+) -> None:
+    fake.add_faults(Fault.status(404, body=b""))
+    with pytest.raises(NotFoundError) as info:
+        await client.elements.get("u_1")
+    assert info.value.body is None
+    assert info.value.message == "Not Found"
+
+
+async def test_connection_failures_are_logged_per_attempt(
+    client: KlingClient, fake: FakeKlingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.add_faults(Fault.drop())
+    with caplog.at_level(logging.DEBUG, logger="kling_async"):
+        await client.assets.list(page_size=1)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("-> RemoteProtocolError (attempt 1/3" in m for m in messages)
+    assert any("after APIConnectionError (retry 1 of 2)" in m for m in messages)
