@@ -679,7 +679,7 @@ async def export_works(
                 with receive:
                     for _ in range(concurrency):
                         tg.start_soon(exporter.worker, receive.clone())
-                async with contextlib.aclosing(pages):
+                async with pages:  # pipelined: listing requests stay in flight
                     await exporter.list_works(pages, send, len(accounts) if accounts else 1)
     finally:
         manifest.close()

@@ -3,14 +3,26 @@
 The engine knows only `PageSource`s ("fetch page n", "is this page the last"), one per
 account; it knows nothing of endpoints or models. `kling_async.batch` builds the sources.
 
-How it stays structured (PEP 789): `ConcurrentPages` is a plain async-iterator class, not an
-async generator. Each ``__anext__`` call opens its own task group and closes it before it
-returns, so between two calls no task runs, no request is on the wire and no cancel scope is
-open. That makes every way of stopping early safe on asyncio and trio alike: a ``break``
-(with or without ``aclose()``), an exception in the loop body, or a cancelled scope around the
-loop, which cancels the one ``__anext__`` in progress and with it that call's requests.
+`ConcurrentPages` is a plain async-iterator class, not an async generator, so no task group is
+ever held open across a ``yield`` (PEP 789). It runs in one of two modes, sharing the same
+launching (`_launch`), storing (`_fetch`, `_Account.store`) and delivering (`_pop`) code:
 
-Within one ``__anext__``:
+- Pipelined, when entered with ``async with pages:``. ``__aenter__`` opens a task group in the
+  caller's frame (entered and left by the caller at the same level, like any
+  ``async with create_task_group()``) and starts a scheduler task in it, which keeps the
+  window full: it launches a request as soon as a slot frees up or a delivered page opens its
+  account's window. ``__anext__`` waits for the next deliverable page (or failure) and
+  returns it while the other requests stay on the wire. ``__aexit__`` cancels whatever is
+  still running and waits for it; an exception from the loop body leaves the block unchanged.
+- Wave mode, when iterated without ``async with`` (plain ``async for``, or
+  ``contextlib.aclosing``). Each ``__anext__`` opens its own task group and closes it before
+  it returns, so between two calls no task runs and no request is on the wire: a ``break``
+  (with or without ``aclose()``), an exception in the loop body, or a cancelled scope around
+  the loop (which cancels the one ``__anext__`` in progress) is always safe. The price: the
+  client's work on a page (receiving, decoding, the loop body) happens while nothing is in
+  flight, and a page may wait for the slowest request in flight.
+
+Within one wave-mode ``__anext__``:
 
 1. A page that is already buffered and next in its account's order is returned at once.
 2. Otherwise requests are launched, round-robin over the accounts, each account keeping
@@ -20,8 +32,10 @@ Within one ``__anext__``:
 3. Then it launches nothing more and waits for the requests already on the wire, buffering
    their pages (or dropping those past an account's end), and returns.
 
-With a `Pacer` (``max_per_second``), the loop itself holds back launches until the pacer
-allows them, so requests start in the order the loop chose and nothing waits in a task.
+The pipelined scheduler applies the same limits and the same round-robin order, continuously.
+
+With a `Pacer` (``max_per_second``), the launching loop itself holds back launches until the
+pacer allows them, so requests start in the order the loop chose and nothing waits in a task.
 
 Accounts end at their first page that is empty or shorter than the page size; pages past it
 are dropped when they arrive, never delivered. An account's pages are requested in ascending
@@ -32,11 +46,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
 from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 import attrs
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
 from ._exceptions import APIError, InvalidInputError
 from ._pacing import Pacer
@@ -208,12 +223,25 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
     Returned by `kling_async.batch.iter_pages` and `kling_async.batch.iter_upload_pages`. Each
     account's pages come in ascending order; accounts interleave. Empty pages are skipped.
 
-    Work happens only inside ``__anext__``: when no buffered page is next in line, it sends
-    requests and returns once a page is deliverable *and* the requests already in flight have
-    completed (their pages are buffered for the following calls). So a page may wait for the
-    slowest request in flight; in exchange nothing runs between two calls, and stopping early
-    in any way (``break``, an exception, a cancelled scope) leaves no task or request behind.
-    Close it with `aclose` (or ``contextlib.aclosing``) to release the buffered pages at once.
+    Recommended: enter it with ``async with``, which keeps requests in flight while the loop
+    body runs (the task group lives for the block, opened and closed by the caller)::
+
+        async with batch.iter_pages(client, emails) as pages:
+            async for p in pages:
+                ...
+
+    Leaving the block in any way (end of the loop, ``break``, an exception, a cancelled
+    scope) cancels the requests still on the wire and waits for them; an exception from the
+    body comes out unchanged. A page iterator can be entered once, and only before its first
+    page.
+
+    Iterated without ``async with`` (plain ``async for``, or ``contextlib.aclosing``), it
+    runs in wave mode: work happens only inside ``__anext__``, which, when no buffered page is
+    next in line, sends requests and returns once a page is deliverable *and* the requests
+    already in flight have completed (their pages are buffered for the following calls).
+    Nothing runs between two calls, so stopping early in any way leaves no task or request
+    behind; but nothing is on the wire while the body runs, which makes it a bit slower. Close
+    it with `aclose` (or ``contextlib.aclosing``) to release the buffered pages at once.
 
     Attributes:
         failures: every failed page, in the order it was reached. With ``on_error="raise"``
@@ -243,7 +271,13 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
         self._closed = False
         self._running = False
         self._fatal: _Account[P] | None = None
-        self._wakeup: anyio.Event | None = None
+        self._wakeup: anyio.Event | None = None  # wakes the launching loop
+        # Pipelined mode (``async with``) only:
+        self._mode: Literal["wave", "pipelined"] | None = None
+        self._task_group: TaskGroup | None = None
+        self._fetch_scope: anyio.CancelScope | None = None  # the scheduler's requests
+        self._scheduler_stopped: anyio.Event | None = None
+        self._delivery: anyio.Event | None = None  # wakes a waiting ``__anext__``
 
     @property
     def failures(self) -> tuple[PageFailure, ...]:
@@ -263,12 +297,62 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
     def __aiter__(self) -> ConcurrentPages[P]:
         return self
 
+    async def __aenter__(self) -> ConcurrentPages[P]:
+        """Start fetching in a task group that lives until the block ends (pipelined mode)."""
+        if self._mode == "pipelined":
+            raise RuntimeError("this page iterator was already entered; enter it only once")
+        if self._mode == "wave":
+            raise RuntimeError(
+                "this page iterator was already iterated without `async with`; "
+                "enter it before asking for its first page"
+            )
+        self._mode = "pipelined"
+        self._scheduler_stopped = anyio.Event()
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._task_group = tg
+        try:
+            await tg.start(self._schedule)
+        except BaseException as exc:  # cancelled while starting: unwind the task group
+            self._close()
+            tg.cancel_scope.cancel()
+            if not await tg.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        """Cancel the requests still on the wire, wait for them, and end the iteration."""
+        tg, stopped = self._task_group, self._scheduler_stopped
+        if tg is None or stopped is None:  # pragma: no cover - __aenter__ unwound it already
+            return None
+        self._task_group = None
+        self._close()  # cancels the scheduler and its requests
+        tg.cancel_scope.cancel()
+        if exc is None or isinstance(exc, anyio.get_cancelled_exc_class()):
+            return await tg.__aexit__(exc_type, exc, tb)
+        # The task group would wrap the body's exception into an ExceptionGroup. Wait for the
+        # scheduler instead (shielded, so that an outer cancellation cannot replace the
+        # exception), then close the task group with nothing left in it.
+        with anyio.CancelScope(shield=True):
+            await stopped.wait()
+        await tg.__aexit__(None, None, None)
+        return False
+
     async def __anext__(self) -> AccountPage[P]:
         """Return the next deliverable page; see the class docstring for when requests run."""
         if self._running:
             raise RuntimeError("this page iterator is already being advanced by another task")
         self._running = True
         try:
+            if self._mode is None:
+                self._mode = "wave"
+            if self._mode == "pipelined":
+                return await self._next_pipelined()
             while True:
                 if self._closed:
                     raise StopAsyncIteration
@@ -282,14 +366,39 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
         finally:
             self._running = False
 
+    async def _next_pipelined(self) -> AccountPage[P]:
+        while True:
+            if self._closed:
+                raise StopAsyncIteration
+            try:
+                item = self._pop()
+            finally:
+                self._wake_scheduler()  # a delivered page opens its account's window
+            if item is not None:
+                return item
+            if all(account.done for account in self._accounts):
+                self._close()
+                raise StopAsyncIteration
+            stopped = self._scheduler_stopped
+            if stopped is None or stopped.is_set():  # pragma: no cover - defensive
+                self._close()
+                raise StopAsyncIteration
+            self._delivery = anyio.Event()
+            try:
+                await self._delivery.wait()
+            finally:
+                self._delivery = None
+
     async def aclose(self) -> None:
-        """Stop the iteration and drop the buffered pages. Nothing is running to be stopped."""
+        """Stop the iteration and drop the buffered pages (inside ``async with``: and requests)."""
         self._close()
 
     def _close(self) -> None:
         self._closed = True
         for account in self._accounts:
             account.finish()
+        if self._fetch_scope is not None:
+            self._fetch_scope.cancel()
 
     # -- delivering --------------------------------------------------------------------
 
@@ -332,17 +441,47 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
     async def _fetch_until_ready(self) -> None:
         """Request pages until one is deliverable, then let the requests on the wire finish."""
         async with anyio.create_task_group() as tg:
-            try:
-                while not self._anything_ready():
-                    pause = self._launch(tg)
-                    if self._in_flight == 0 and pause is None:  # pragma: no cover - defensive
-                        break  # nothing to request or wait for (__anext__ saw accounts left)
-                    self._wakeup = anyio.Event()
-                    with anyio.move_on_after(math.inf if pause is None else pause):
-                        await self._wakeup.wait()
-            finally:
-                self._wakeup = None
+            while not self._anything_ready():
+                pause = self._launch(tg)
+                if self._in_flight == 0 and pause is None:  # pragma: no cover - defensive
+                    break  # nothing to request or wait for (__anext__ saw accounts left)
+                await self._wait_for_change(pause)
             # Leaving the task group waits for the requests already on the wire.
+
+    async def _schedule(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Pipelined mode: keep the window full until cancelled (or a failure stops it)."""
+        try:
+            task_status.started()
+            # Shielded: only `_close` (from ``__aexit__``) or a failure stops it. An outer
+            # cancellation reaches it through the block's body, which it cancels; this way the
+            # task ends without an exception of its own, and leaving the task group adds none.
+            with anyio.CancelScope(shield=True) as scope:
+                self._fetch_scope = scope
+                async with anyio.create_task_group() as tg:
+                    while True:
+                        await self._wait_for_change(self._launch(tg))
+        finally:
+            self._fetch_scope = None
+            if self._scheduler_stopped is not None:
+                self._scheduler_stopped.set()
+            self._wake_consumer()
+
+    async def _wait_for_change(self, pause: float | None) -> None:
+        """Wait until a request finishes, a page is delivered, or ``pause`` seconds pass."""
+        self._wakeup = anyio.Event()
+        try:
+            with anyio.move_on_after(math.inf if pause is None else pause):
+                await self._wakeup.wait()
+        finally:
+            self._wakeup = None
+
+    def _wake_scheduler(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def _wake_consumer(self) -> None:
+        if self._delivery is not None:
+            self._delivery.set()
 
     def _launch(self, tg: TaskGroup) -> float | None:
         """Start requests up to the limits; return the seconds until the pacer allows more."""
@@ -389,8 +528,8 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
             self._in_flight -= 1
             if not answered:
                 account.forget(page_num)
-            if self._wakeup is not None:
-                self._wakeup.set()
+            self._wake_scheduler()
+            self._wake_consumer()
 
 
 def _with_context(error: Exception, email: str | None, page_num: int) -> Exception:

@@ -9,24 +9,29 @@ client's `RetryPolicy`, as for any call; ``max_per_second`` paces the start of c
 
 Listing several accounts::
 
-    from contextlib import aclosing
-
     from kling_async import KlingClient, batch
 
     async with KlingClient() as client:
-        pages = batch.iter_pages(client, ["a@example.com", "b@example.com"], page_size=40)
-        async with aclosing(pages):
+        emails = ["a@example.com", "b@example.com"]
+        async with batch.iter_pages(client, emails, page_size=40) as pages:
             async for p in pages:
                 print(p.email, p.page_num, len(p.works))
 
-Design. The iterator returned by `iter_pages` is a small class, not an async generator: each
-``__anext__`` call runs its own task group and closes it before returning, so between two
-pages nothing is running (no task, no request, no open cancel scope). A page is returned once
-it and every earlier page of its account are in *and* the requests already in flight have
-completed; requests are sent again only when the buffered pages are used up. Because nothing
-outlives a call, every way of leaving the loop early is safe on asyncio and trio: ``break``,
-an exception in the body, a cancelled scope around the loop. ``async with aclosing(pages):``
-(above) is the recommended idiom: it drops the buffered pages as soon as the loop ends.
+Design. The iterator returned by `iter_pages` is a small class, not an async generator, so no
+task group is held open across a ``yield`` (PEP 789). Entered with ``async with`` (above, the
+recommended form), it opens a task group for the block, in the caller's own frame, and keeps
+requests in flight while the loop body runs: a slot is refilled as soon as a request
+completes or a delivered page makes room. Leaving the block in any way (end, ``break``, an
+exception in the body, a cancelled scope) cancels the requests still on the wire and waits
+for them; an exception from the body comes out unchanged.
+
+Iterated without ``async with`` (plain ``async for``, or ``async with aclosing(pages):``), it
+runs in wave mode: each ``__anext__`` runs its own task group and closes it before returning,
+so between two pages nothing is running (no task, no request, no open cancel scope), and
+every way of leaving the loop early is just as safe. The price is speed: a page is returned
+once it and every earlier page of its account are in *and* the requests already in flight
+have completed, so the client decodes pages and runs the loop body while nothing is on the
+wire, and a page may wait for the slowest request in flight.
 
 How much runs at once: each account keeps up to ``per_account`` page requests in flight
 (pages n .. n + per_account - 1, where n is its next page to deliver), and at most
@@ -43,8 +48,7 @@ failed. With ``on_error="continue"`` a failure ends only its account (after its 
 pages); the others go on, and the iterator's ``failures`` lists a `PageFailure` per failed
 account::
 
-    pages = batch.iter_pages(client, emails, on_error="continue")
-    async with aclosing(pages):
+    async with batch.iter_pages(client, emails, on_error="continue") as pages:
         async for p in pages:
             ...
     for failure in pages.failures:
@@ -122,9 +126,11 @@ def iter_pages(
 
     Each item is an `AccountPage` (``email``, ``page_num``, ``page``: the `AssetsPage`;
     ``works``: its works, flattened). Each account's pages come in ascending order as soon as
-    a page and all pages before it are in (once the requests already in flight complete);
-    accounts interleave freely. Empty pages are not yielded. See the module docstring for the
-    design, the limits and the error modes.
+    a page and all pages before it are in; accounts interleave freely. Empty pages are not
+    yielded. Enter the iterator with ``async with`` (as below) so that requests stay in
+    flight while the loop body runs; plain ``async for`` (or ``contextlib.aclosing``) works
+    too, in wave mode: just as safe, a bit slower, since nothing is fetched while the body
+    runs. See the module docstring for the design, the limits and the error modes.
 
     Args:
         client: the client to send through.
@@ -145,7 +151,7 @@ def iter_pages(
 
     Example::
 
-        async with contextlib.aclosing(batch.iter_pages(client, emails)) as pages:
+        async with batch.iter_pages(client, emails) as pages:
             async for p in pages:
                 print(p.email, p.page_num, len(p.works))
     """
@@ -178,12 +184,13 @@ def iter_upload_pages(
     """Iterate over the /assets/uploaded pages of several accounts, fetched concurrently.
 
     Each item is an `AccountPage` (``email``, ``page_num``, ``page``: the `UploadsPage`;
-    ``assets``: its uploaded files). ``file_name`` filters by keyword; the other arguments and
-    the guarantees are those of `iter_pages`.
+    ``assets``: its uploaded files). ``file_name`` filters by keyword; the other arguments,
+    the guarantees and the two ways to iterate (``async with``, recommended, or plain
+    ``async for``) are those of `iter_pages`.
 
     Example::
 
-        async with contextlib.aclosing(batch.iter_upload_pages(client, emails)) as pages:
+        async with batch.iter_upload_pages(client, emails) as pages:
             async for p in pages:
                 ids = [asset.id for asset in p.assets]
     """

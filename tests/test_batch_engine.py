@@ -354,6 +354,271 @@ def test_pacer_rejects_anything_but_a_positive_rate(bad: object) -> None:
         make_pacer(bad)  # type: ignore[arg-type]
 
 
+# -- pipelined mode (async with) ---------------------------------------------------------------
+
+
+async def collect_pipelined(pages: ConcurrentPages[Page]) -> list[AccountPage[Page]]:
+    async with pages:
+        return [page async for page in pages]
+
+
+def gated(
+    tracker: Tracker, email: str, total: int, page_size: int, done: dict[int, anyio.Event]
+) -> tuple[str, PageSource[Page]]:
+    """Like `listing`, and ``done[n]`` is set once page ``n``'s fetch has completed."""
+    _, inner = listing(tracker, email, total, page_size)
+
+    async def fetch(page_num: int) -> Page:
+        page = await inner.fetch(page_num)
+        if page_num in done:
+            done[page_num].set()
+        return page
+
+    return email, PageSource(fetch=fetch, count=len, page_size=page_size)
+
+
+@pytest.mark.anyio
+async def test_pipelined_yields_each_accounts_pages_in_order_exactly_once() -> None:
+    tracker = Tracker()
+
+    def slow_first(n: int) -> int:
+        return 20 - n
+
+    sources = [
+        listing(tracker, "empty@x", 0, 4, steps=slow_first),
+        listing(tracker, "exact@x", 12, 4, steps=slow_first),
+        listing(tracker, "partial@x", 13, 4, steps=slow_first),
+    ]
+    items = await collect_pipelined(ConcurrentPages(sources, concurrency=5, per_account=3))
+
+    assert by_account(items) == {"exact@x": [1, 2, 3], "partial@x": [1, 2, 3, 4]}
+    assert [item.page[0] for item in items] == [(item.page_num - 1) * 4 for item in items]
+    assert [len(item.page) for item in items if item.email == "partial@x"] == [4, 4, 4, 1]
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_pipelined_keeps_fetching_while_the_body_holds_a_page() -> None:
+    tracker = Tracker()
+    done = {5: anyio.Event(), 6: anyio.Event()}
+    pages = ConcurrentPages([gated(tracker, "a@x", 100, 4, done)], concurrency=2, per_account=4)
+    async with pages:
+        first = await pages.__anext__()
+        assert first.page_num == 1
+        # Page 1 delivered opens the window to pages 2..5, fetched without another __anext__.
+        with anyio.fail_after(5):
+            await done[5].wait()
+        assert sorted(tracker.pages_requested("a@x")) == [1, 2, 3, 4, 5]
+        assert not done[6].is_set()  # and not past it: the window is the back-pressure
+        assert [item.page_num for item in [await pages.__anext__() for _ in range(4)]] == [
+            2,
+            3,
+            4,
+            5,
+        ]
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_pipelined_in_flight_stays_within_concurrency_and_per_account() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, f"a{i}@x", 40, 2, delay=lambda n: 0.002) for i in range(2)]
+    await collect_pipelined(ConcurrentPages(sources, concurrency=5, per_account=3))
+
+    assert tracker.max_in_flight == 5
+    assert max(tracker.account_max.values()) == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("total", "per_account"), [(0, 4), (8, 4), (9, 4), (9, 1), (100, 7)])
+async def test_pipelined_pages_past_the_end_stay_below_per_account(
+    total: int, per_account: int
+) -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, "a@x", total, 4, delay=lambda n: 0.001)]
+    pages = ConcurrentPages(sources, concurrency=16, per_account=per_account)
+    items = await collect_pipelined(pages)
+
+    requested = tracker.pages_requested("a@x")
+    assert [item.page_num for item in items] == expected_pages(total, 4)
+    assert len(requested) == len(set(requested))
+    assert max(requested) - last_page(total, 4) < per_account
+
+
+@pytest.mark.anyio
+async def test_pipelined_raise_mode_yields_earlier_pages_then_raises_the_error_itself() -> None:
+    tracker = Tracker()
+    boom = Boom("page 3")
+    failing = listing(
+        tracker, "bad@x", 40, 4, delay=lambda n: 0.0 if n == 3 else 0.01, failures={3: boom}
+    )
+    pages = ConcurrentPages([failing], concurrency=8, per_account=4)
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async with pages:
+            async for item in pages:
+                seen.append(item.page_num)
+
+    with pytest.raises(Boom) as raised:
+        await consume()
+    assert raised.value is boom
+    assert seen == [1, 2]
+    assert pages.failures == (PageFailure("bad@x", 3, boom),)
+    assert tracker.in_flight == 0
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+
+
+@pytest.mark.anyio
+async def test_pipelined_raise_mode_cancels_requests_still_on_the_wire() -> None:
+    tracker = Tracker()
+    error = APIError("no context")
+    sources = [
+        listing(tracker, "slow@x", 40, 4, delay=lambda n: 10.0),
+        listing(tracker, "bad@x", 40, 4, failures={1: error}),
+    ]
+    pages = ConcurrentPages(sources, concurrency=8, per_account=2)
+    with anyio.fail_after(5):
+        with pytest.raises(APIError) as raised:
+            async with pages:
+                # The failure ends the iteration before the body is done with it.
+                assert await pages.__anext__() is None  # pragma: no cover
+    assert type(raised.value) is APIError
+    assert raised.value is error
+    assert (error.email, error.page_num) == ("bad@x", 1)
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_pipelined_continue_mode_ends_only_the_failed_account() -> None:
+    tracker = Tracker()
+    boom = Boom()
+    sources = [
+        listing(tracker, "bad@x", 40, 4, failures={2: boom}),
+        listing(tracker, "good@x", 10, 4),
+    ]
+    pages = ConcurrentPages(sources, concurrency=8, per_account=4, on_error="continue")
+    items = await collect_pipelined(pages)
+
+    assert by_account(items) == {"bad@x": [1], "good@x": [1, 2, 3]}
+    assert pages.failures == (PageFailure("bad@x", 2, boom),)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("outer_cancel_too", [False, True])
+async def test_pipelined_body_exception_comes_out_unchanged(outer_cancel_too: bool) -> None:
+    tracker = Tracker()
+    error = KeyError("stop here")
+    sources = [
+        listing(tracker, f"a{i}@x", 100, 4, delay=lambda n: 10.0 * (n > 1)) for i in range(3)
+    ]
+
+    async def fail_in_body() -> None:
+        with anyio.CancelScope() as scope:
+            async with ConcurrentPages(sources, concurrency=6, per_account=2) as pages:
+                async for _ in pages:
+                    if outer_cancel_too:
+                        scope.cancel()  # the cancellation must not replace the exception
+                    raise error
+
+    with pytest.raises(KeyError) as raised:
+        await fail_in_body()
+    assert raised.value is error
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_pipelined_outer_cancellation_stops_everything() -> None:
+    tracker = Tracker()
+    sources = [
+        listing(tracker, f"a{i}@x", 100, 4, delay=lambda n: 10.0 * (n > 1)) for i in range(3)
+    ]
+    pages = ConcurrentPages(sources, concurrency=6, per_account=2)
+    with anyio.CancelScope() as scope:
+        async with pages:
+            async for _ in pages:
+                scope.cancel()
+    assert scope.cancelled_caught
+    assert tracker.in_flight == 0
+    requested = len(tracker.requests)
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+    assert len(tracker.requests) == requested
+
+
+@pytest.mark.anyio
+async def test_pipelined_timeout_around_the_block_stops_hanging_requests() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, f"a{i}@x", 100, 4, delay=lambda n: math.inf) for i in range(3)]
+    with anyio.fail_after(5):
+        with anyio.move_on_after(0.05) as scope:
+            async with ConcurrentPages(sources, concurrency=4, per_account=2) as pages:
+                async for _ in pages:
+                    pass  # pragma: no cover - nothing ever arrives
+    assert scope.cancelled_caught
+    assert len(tracker.requests) == 4
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_pipelined_break_stops_everything_and_ends_the_iteration() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, f"a{i}@x", 100, 4, steps=lambda n: n % 3) for i in range(3)]
+    pages = ConcurrentPages(sources, concurrency=6, per_account=3)
+    async with pages:
+        async for _ in pages:
+            break
+    assert tracker.in_flight == 0
+    requested = len(tracker.requests)
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+    await pages.aclose()
+    assert len(tracker.requests) == requested
+
+
+@pytest.mark.anyio
+async def test_pipelined_aclose_inside_the_block_cancels_the_requests() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, "a@x", 100, 4, delay=lambda n: 10.0 * (n > 1))]
+    with anyio.fail_after(5):
+        async with ConcurrentPages(sources, concurrency=4, per_account=4) as pages:
+            assert (await pages.__anext__()).page_num == 1
+            await pages.aclose()
+            with pytest.raises(StopAsyncIteration):
+                await pages.__anext__()
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_a_page_iterator_is_entered_once_and_only_before_iterating() -> None:
+    sources = [listing(Tracker(), "a@x", 40, 4)]
+    pages = ConcurrentPages(sources, concurrency=4, per_account=4)
+    async with pages:
+        with pytest.raises(RuntimeError, match="already entered"):
+            await pages.__aenter__()
+    with pytest.raises(RuntimeError, match="already entered"):
+        await pages.__aenter__()
+
+    waves = ConcurrentPages([listing(Tracker(), "a@x", 40, 4)], concurrency=4, per_account=4)
+    await waves.__anext__()
+    with pytest.raises(RuntimeError, match="without `async with`"):
+        await waves.__aenter__()
+    await waves.aclose()
+
+
+@pytest.mark.anyio
+async def test_pipelined_pacing_holds_back_launches() -> None:
+    tracker = Tracker()
+    pacer = Pacer(1.0)  # starts a second apart
+    sources = [listing(tracker, "a@x", 100, 4)]
+    with anyio.fail_after(5):  # leaving the block does not wait for the pacer
+        async with ConcurrentPages(sources, concurrency=4, per_account=4, pacer=pacer) as pages:
+            item = await pages.__anext__()
+            assert item.page_num == 1
+            assert tracker.requests == [("a@x", 1)]
+
+
 # -- the exactly-once invariant, as a property --------------------------------------------------
 
 accounts_strategy = st.lists(
@@ -375,6 +640,7 @@ accounts_strategy = st.lists(
     concurrency=st.integers(1, 6),
     per_account=st.integers(1, 4),
     on_error=st.sampled_from(["raise", "continue"]),
+    pipelined=st.booleans(),
 )
 def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
     backend: str,
@@ -383,6 +649,7 @@ def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
     concurrency: int,
     per_account: int,
     on_error: OnError,
+    pipelined: bool,
 ) -> None:
     tracker = Tracker()
     boom = {n: Boom(n) for n in range(1, 13)}
@@ -405,9 +672,9 @@ def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
         )
         items: list[AccountPage[Page]] = []
         try:
-            async with aclosing(pages):
+            async with pages if pipelined else aclosing(pages):
                 async for item in pages:
-                    assert tracker.in_flight == 0
+                    assert pipelined or tracker.in_flight == 0
                     items.append(item)
         except Boom as exc:
             return items, exc, pages
@@ -415,6 +682,7 @@ def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
 
     items, raised, pages = anyio.run(run, backend=backend)
 
+    assert tracker.in_flight == 0
     assert tracker.max_in_flight <= concurrency
     delivered = by_account(items)
     failed_at = {failure.email: failure.page_num for failure in pages.failures}

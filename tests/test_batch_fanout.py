@@ -79,7 +79,13 @@ def max_overlap(records: Sequence[RecordedRequest]) -> int:
 
 
 async def assert_nothing_left_behind(fake: FakeKlingServer, client: KlingClient) -> None:
-    """No request was sent after the loop ended, none is on the wire, no connection is in use."""
+    """No connection or pool slot in use, no request sent after the loop, none on the wire."""
+    assert checked_out_connections(client) == 0
+    assert client._pool_slots.borrowed_tokens == 0
+    # A request cancelled on its way out can reach the server a moment after the loop ended
+    # (its bytes were already sent): one round trip and the server's idleness let it land.
+    await client.assets.list(page_size=1, email=fake.emails[0])
+    await fake.wait_idle()
     before = len(fake.requests)
     await client.assets.list(page_size=1, email=fake.emails[0])
     after = fake.requests[before:]
@@ -391,6 +397,222 @@ async def test_rate_limits_are_retried_by_the_clients_policy(
         numbers = [p.page_num async for p in pages]
     assert numbers == list(range(1, math.ceil(len(fake.data.account(email).tasks) / 20) + 1))
     assert [r.status for r in fake.requests].count(429) == 1
+
+
+# -- pipelined mode (async with) ---------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_pipelined_pages_cover_empty_exact_and_partial_accounts_once_in_order() -> None:
+    async with serve(uploads_per_account=30) as (fake, client):
+        empty, exact, partial = fake.data.accounts
+        empty.deleted_upload_ids.update(upload.id for upload in empty.uploads)
+        exact.deleted_upload_ids.update(upload.id for upload in exact.uploads[:10])  # 20 left
+        partial.deleted_upload_ids.update(upload.id for upload in partial.uploads[:7])  # 23 left
+        fake.jitter = 0.005  # answers arrive out of order
+
+        seen: dict[str, list[tuple[int, int]]] = {email: [] for email in fake.emails}
+        async with batch.iter_upload_pages(client, fake.emails, page_size=5) as pages:
+            async for p in pages:
+                seen[p.email or ""].append((p.page_num, len(p.assets)))
+                live = fake.data.account(p.email or "").live_uploads
+                expected = live[(p.page_num - 1) * 5 : p.page_num * 5]
+                assert [asset.id for asset in p.assets] == [upload.id for upload in expected]
+
+        assert seen == {
+            empty.email: [],
+            exact.email: [(1, 5), (2, 5), (3, 5), (4, 5)],
+            partial.email: [(1, 5), (2, 5), (3, 5), (4, 5), (5, 3)],
+        }
+        await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_pipelined_requests_stay_on_the_wire_while_the_body_holds_a_page(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    async with batch.iter_pages(
+        client, fake.emails, page_size=5, concurrency=6, per_account=4
+    ) as pages:
+        await pages.__anext__()
+        # Every account's window fills up (4 pages ahead each, the delivered one's account
+        # from its page 2), with no further __anext__: 12 requests.
+        with anyio.fail_after(5):
+            await fake.wait_for_requests(12)
+            await fake.wait_idle()
+        assert len(listing_requests(fake)) == 12  # and no more: the window holds them back
+        assert fake.max_in_flight <= 6
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_pipelined_requests_overlap_within_concurrency_and_per_account(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.05
+    fake.jitter = 0.02
+    pages = batch.iter_pages(client, fake.emails, page_size=10, concurrency=6, per_account=3)
+    async with pages:
+        count = len([p async for p in pages])
+
+    requests = listing_requests(fake)
+    assert count == sum(math.ceil(len(a.tasks) / 10) for a in fake.data.accounts)
+    assert 2 <= fake.max_in_flight <= 6
+    for account in fake.data.accounts:
+        mine = [r for r in requests if r.email == account.email]
+        numbers = [int(r.query["pageNum"]) for r in mine]
+        assert len(numbers) == len(set(numbers)), "no page is asked for twice"
+        assert max(numbers) - (len(account.tasks) // 10 + 1) < 3
+        assert max_overlap(mine) <= 3
+
+
+@pytest.mark.anyio
+async def test_pipelined_break_leaves_nothing_behind(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    async with batch.iter_pages(client, fake.emails, page_size=5) as pages:
+        async for p in pages:
+            if p.page_num == 2:
+                break
+    await assert_nothing_left_behind(fake, client)
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+
+
+@pytest.mark.anyio
+async def test_pipelined_body_exception_comes_out_as_is_and_leaves_nothing_behind(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    error = KeyError("stop here")
+
+    async def fail_in_body() -> None:
+        async with batch.iter_pages(client, fake.emails, page_size=5) as pages:
+            async for _ in pages:
+                await fake.wait_in_flight(3)  # requests on the wire while the body fails
+                raise error
+
+    with pytest.raises(KeyError) as raised:
+        await fail_in_body()
+    assert raised.value is error
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_pipelined_cancelling_the_scope_around_the_block_leaves_nothing_behind(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    with anyio.CancelScope() as scope:
+        async with batch.iter_pages(client, fake.emails, page_size=5) as pages:
+            async for p in pages:
+                if p.page_num == 2:
+                    scope.cancel()
+    assert scope.cancelled_caught
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_pipelined_timeout_with_requests_on_the_wire_stops_them_promptly(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.add_faults(*[Fault.hang()] * 6, path="/assets")  # the first requests never answer
+    with anyio.fail_after(5):
+        with anyio.move_on_after(0.2) as scope:
+            pages = batch.iter_pages(client, fake.emails, concurrency=6, per_account=2)
+            async with pages:
+                async for _ in pages:
+                    pass
+    assert scope.cancelled_caught
+    assert len(fake.requests) == 6
+    assert checked_out_connections(client) == 0
+    fake.clear_faults()
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_pipelined_failure_is_raised_plain_after_the_pages_before_it(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    email = fake.emails[0]
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async with batch.iter_pages(
+            client, [email], page_size=5, concurrency=1, per_account=1
+        ) as pages:
+            async for p in pages:
+                seen.append(p.page_num)
+                if p.page_num == 2:
+                    # Page 3 is requested only once page 2 is delivered: it gets this fault.
+                    fake.add_faults(Fault.status(400), path="/assets")
+
+    with pytest.raises(BadRequestError) as raised:
+        await consume()
+    assert type(raised.value) is BadRequestError
+    assert seen == [1, 2]
+    assert (raised.value.email, raised.value.page_num) == (email, 3)
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_pipelined_unknown_account_is_raised_as_not_found_and_stops_the_others(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    pages = batch.iter_pages(client, [fake.emails[0], NOBODY], page_size=5)
+
+    async def consume() -> None:
+        async with pages:
+            async for _ in pages:
+                pass
+
+    with pytest.raises(NotFoundError) as raised:
+        await consume()
+    assert type(raised.value) is NotFoundError
+    assert (raised.value.email, raised.value.page_num) == (NOBODY, 1)
+    assert pages.failures[0].email == NOBODY
+    await assert_nothing_left_behind(fake, client)
+
+
+@pytest.mark.anyio
+async def test_pipelined_continue_mode_reports_failures_and_finishes_the_others(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    emails = [fake.emails[0], NOBODY, fake.emails[2]]
+    async with batch.iter_pages(client, emails, page_size=20, on_error="continue") as pages:
+        seen = [(p.email, p.page_num) async for p in pages]
+
+    for email in (fake.emails[0], fake.emails[2]):
+        count = len(fake.data.account(email).tasks)
+        assert [n for who, n in seen if who == email] == list(range(1, math.ceil(count / 20) + 1))
+    [failure] = pages.failures
+    assert (failure.email, failure.page_num) == (NOBODY, 1)
+    assert isinstance(failure.error, NotFoundError)
+
+
+@pytest.mark.anyio
+async def test_pipelined_max_per_second_spaces_out_request_starts(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    async with batch.iter_pages(client, fake.emails, page_size=40, max_per_second=20) as pages:
+        async for _ in pages:
+            pass
+    starts = sorted(r.start for r in listing_requests(fake))
+    assert len(starts) >= 9
+    assert all(later - earlier >= 0.05 - 0.02 for earlier, later in itertools.pairwise(starts))
 
 
 # -- pacing and arguments ---------------------------------------------------------------------
