@@ -9,11 +9,14 @@ listing; the fake server (its own process) holds every request 100 ms. Variants:
   for another. It is the best a hand-written client can do at that concurrency.
 - sequential: the SDK one request at a time (``client.assets.iter_pages`` per account), as
   the vendor's own examples do.
-- ``batch.iter_pages`` at the settings a user would pick to keep 16 requests in flight
+- ``batch.iter_pages`` entered with ``async with`` (pipelined: requests stay in flight while
+  the loop body runs), at the settings a user would pick to keep 16 requests in flight
   (``per_account=concurrency``), and at its defaults (``per_account=4``).
+- the same two in wave mode (``async for`` inside ``contextlib.aclosing``, no ``async with``
+  on the iterator): each ``__anext__`` closes its task group before returning, for comparison.
 - ideal: ``ceil(84 / concurrency) x latency``, the wall time of 84 requests in full waves.
 
-Two more rows run the oracle and the batch again with +/-50 ms of random jitter on every
+Two more rows run the oracle and the pipelined batch again with +/-50 ms of random jitter on every
 request, which shows what waiting for the slowest request in flight costs (no target: the
 target is set at a fixed latency). Each run also records, from the server's request log, the
 requests past the end, how the requests bunched into waves (``waves`` in `_harness`), and the
@@ -155,22 +158,25 @@ async def _scenario(settings: Settings) -> list[Row]:
                         seen += len(page.works)
                 return seen
 
-            def fan_out(per_account: int | None) -> Any:
+            def fan_out(per_account: int | None, *, pipelined: bool = True) -> Any:
                 async def body() -> int:
                     options = {} if per_account is None else {"per_account": per_account}
                     seen = 0
                     pages_iter = batch.iter_pages(
                         client, emails, page_size=PAGE_SIZE, concurrency=concurrency, **options
                     )
-                    async with aclosing(pages_iter):
+                    async with pages_iter if pipelined else aclosing(pages_iter):
                         async for page in pages_iter:
                             seen += len(page.works)
                     return seen
 
                 return body
 
-            tuned = f"batch.iter_pages c={concurrency} per_account={concurrency}"
-            default = f"batch.iter_pages defaults (c={concurrency}, per_account=4)"
+            tuned = f"batch.iter_pages async with, c={concurrency} per_account={concurrency}"
+            default = f"batch.iter_pages async with, defaults (c={concurrency}, per_account=4)"
+            wave = "wave mode (async for / aclosing)"
+            tuned_wave = f"batch.iter_pages {wave}, c={concurrency} per_account={concurrency}"
+            default_wave = f"batch.iter_pages {wave}, defaults (c={concurrency}, per_account=4)"
             oracle_name = f"oracle: bare httpx + orjson, c={concurrency}"
             sequential_name = "sequential: SDK, one request at a time"
             jitter_tag = f" ±{jitter_ms:g} ms jitter"
@@ -178,6 +184,8 @@ async def _scenario(settings: Settings) -> list[Row]:
                 timed(oracle_name, 0.0, oracle),
                 timed(tuned, 0.0, fan_out(concurrency)),
                 timed(default, 0.0, fan_out(None)),
+                timed(tuned_wave, 0.0, fan_out(concurrency, pipelined=False)),
+                timed(default_wave, 0.0, fan_out(None, pipelined=False)),
                 timed(sequential_name, 0.0, sequential),
                 timed(oracle_name + jitter_tag, jitter_ms, oracle),
                 timed(tuned + jitter_tag, jitter_ms, fan_out(concurrency)),
@@ -247,6 +255,8 @@ async def _scenario(settings: Settings) -> list[Row]:
         over_fetch_row(tuned),
         timing_row(default, oracle_name, target=True),
         over_fetch_row(default),
+        timing_row(tuned_wave, oracle_name, target=False),
+        timing_row(default_wave, oracle_name, target=False),
         timing_row(sequential_name, oracle_name, target=False),
         timing_row(oracle_name + jitter_tag, oracle_name + jitter_tag, target=False, jitter=True),
         timing_row(tuned + jitter_tag, oracle_name + jitter_tag, target=False, jitter=True),
