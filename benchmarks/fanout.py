@@ -7,6 +7,8 @@ listing; the fake server (its own process) holds every request 100 ms. Variants:
   exact pages that exist (pages 1..21 of every account, the terminal one included): the same
   84 requests with nothing to discover, so nothing is over-fetched and no worker ever waits
   for another. It is the best a hand-written client can do at that concurrency.
+- oracle decoding into the SDK's models: the same, with ``decode_json(..., AssetsPage)`` in
+  place of ``orjson.loads``: what typed pages cost any client on this machine.
 - sequential: the SDK one request at a time (``client.assets.iter_pages`` per account), as
   the vendor's own examples do.
 - ``batch.iter_pages`` entered with ``async with`` (pipelined: requests stay in flight while
@@ -33,7 +35,8 @@ from typing import Any
 import anyio
 import orjson
 
-from kling_async import batch
+from kling_async import AssetsPage, batch
+from kling_async._converter import decode_json
 
 from ._harness import (
     FakeServerProcess,
@@ -127,7 +130,13 @@ async def _scenario(settings: Settings) -> list[Row]:
 
                 return name, measure
 
-            async def oracle() -> int:
+            def oracle_with(decode: Any) -> Any:
+                async def body() -> int:
+                    return await oracle(decode)
+
+                return body
+
+            async def oracle(decode: Any = None) -> int:
                 jobs = [
                     (email, page_num)
                     for page_num in range(1, max(pages.values()) + 1)
@@ -145,8 +154,11 @@ async def _scenario(settings: Settings) -> list[Row]:
                         headers=headers,
                     )
                     response.raise_for_status()
-                    body = orjson.loads(response.content)
-                    seen += sum(len(entry["works"]) for entry in body["history"])
+                    if decode is None:
+                        body = orjson.loads(response.content)
+                        seen += sum(len(entry["works"]) for entry in body["history"])
+                    else:
+                        seen += len(decode(response.content, AssetsPage).works)
 
                 await run_pool(jobs, concurrency, fetch)
                 return seen
@@ -178,10 +190,12 @@ async def _scenario(settings: Settings) -> list[Row]:
             tuned_wave = f"batch.iter_pages {wave}, c={concurrency} per_account={concurrency}"
             default_wave = f"batch.iter_pages {wave}, defaults (c={concurrency}, per_account=4)"
             oracle_name = f"oracle: bare httpx + orjson, c={concurrency}"
+            oracle_models = f"oracle decoding into the SDK's models, c={concurrency}"
             sequential_name = "sequential: SDK, one request at a time"
             jitter_tag = f" ±{jitter_ms:g} ms jitter"
             variants = [
                 timed(oracle_name, 0.0, oracle),
+                timed(oracle_models, 0.0, oracle_with(decode_json)),
                 timed(tuned, 0.0, fan_out(concurrency)),
                 timed(default, 0.0, fan_out(None)),
                 timed(tuned_wave, 0.0, fan_out(concurrency, pipelined=False)),
@@ -251,6 +265,7 @@ async def _scenario(settings: Settings) -> list[Row]:
 
     rows += [
         timing_row(oracle_name, oracle_name, target=False),
+        timing_row(oracle_models, oracle_name, target=False),
         timing_row(tuned, oracle_name, target=True),
         over_fetch_row(tuned),
         timing_row(default, oracle_name, target=True),
