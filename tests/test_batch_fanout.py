@@ -48,6 +48,17 @@ async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]
         yield pair
 
 
+MODES = ["wave", "pipelined"]
+"""How a test enters the page iterator: ``aclosing`` (wave mode) or ``async with`` on it."""
+
+
+def entered(
+    pages: batch.ConcurrentPages[Any], mode: str
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """``async with`` this to iterate ``pages`` in ``mode``."""
+    return pages if mode == "pipelined" else aclosing(pages)
+
+
 def listing_requests(fake: FakeKlingServer, path: str = "/assets") -> list[RecordedRequest]:
     return [r for r in fake.requests if r.api_path == path and r.method == "GET"]
 
@@ -284,13 +295,15 @@ async def test_an_exception_in_the_loop_body_propagates_as_is_and_leaves_nothing
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
 async def test_cancelling_the_scope_around_the_loop_leaves_nothing_behind(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
+    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
 ) -> None:
     fake, client = fake_and_client
     fake.latency = 0.02
     with anyio.CancelScope() as scope:
-        async with aclosing(batch.iter_pages(client, fake.emails, page_size=5)) as pages:
+        pages = batch.iter_pages(client, fake.emails, page_size=5)
+        async with entered(pages, mode):
             async for p in pages:
                 if p.page_num == 2:
                     scope.cancel()
@@ -299,15 +312,16 @@ async def test_cancelling_the_scope_around_the_loop_leaves_nothing_behind(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
 async def test_a_timeout_with_requests_on_the_wire_stops_them_promptly(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
+    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
 ) -> None:
     fake, client = fake_and_client
     fake.add_faults(*[Fault.hang()] * 6, path="/assets")  # the first requests never answer
     with anyio.fail_after(5):
         with anyio.move_on_after(0.2) as scope:
             pages = batch.iter_pages(client, fake.emails, concurrency=6, per_account=2)
-            async with aclosing(pages):
+            async with entered(pages, mode):
                 async for _ in pages:
                     pass
     assert scope.cancelled_caught
@@ -369,13 +383,14 @@ async def test_a_malformed_page_names_its_account_and_page(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
 async def test_continue_mode_reports_failures_and_finishes_the_other_accounts(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
+    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
 ) -> None:
     fake, client = fake_and_client
     emails = [fake.emails[0], NOBODY, fake.emails[2]]
     pages = batch.iter_pages(client, emails, page_size=20, on_error="continue")
-    async with aclosing(pages):
+    async with entered(pages, mode):
         seen = [(p.email, p.page_num) async for p in pages]
 
     for email in (fake.emails[0], fake.emails[2]):
@@ -505,40 +520,6 @@ async def test_pipelined_body_exception_comes_out_as_is_and_leaves_nothing_behin
 
 
 @pytest.mark.anyio
-async def test_pipelined_cancelling_the_scope_around_the_block_leaves_nothing_behind(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    fake.latency = 0.02
-    with anyio.CancelScope() as scope:
-        async with batch.iter_pages(client, fake.emails, page_size=5) as pages:
-            async for p in pages:
-                if p.page_num == 2:
-                    scope.cancel()
-    assert scope.cancelled_caught
-    await assert_nothing_left_behind(fake, client)
-
-
-@pytest.mark.anyio
-async def test_pipelined_timeout_with_requests_on_the_wire_stops_them_promptly(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    fake.add_faults(*[Fault.hang()] * 6, path="/assets")  # the first requests never answer
-    with anyio.fail_after(5):
-        with anyio.move_on_after(0.2) as scope:
-            pages = batch.iter_pages(client, fake.emails, concurrency=6, per_account=2)
-            async with pages:
-                async for _ in pages:
-                    pass
-    assert scope.cancelled_caught
-    assert len(fake.requests) == 6
-    assert checked_out_connections(client) == 0
-    fake.clear_faults()
-    await assert_nothing_left_behind(fake, client)
-
-
-@pytest.mark.anyio
 async def test_pipelined_failure_is_raised_plain_after_the_pages_before_it(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
@@ -585,46 +566,17 @@ async def test_pipelined_unknown_account_is_raised_as_not_found_and_stops_the_ot
     await assert_nothing_left_behind(fake, client)
 
 
-@pytest.mark.anyio
-async def test_pipelined_continue_mode_reports_failures_and_finishes_the_others(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    emails = [fake.emails[0], NOBODY, fake.emails[2]]
-    async with batch.iter_pages(client, emails, page_size=20, on_error="continue") as pages:
-        seen = [(p.email, p.page_num) async for p in pages]
-
-    for email in (fake.emails[0], fake.emails[2]):
-        count = len(fake.data.account(email).tasks)
-        assert [n for who, n in seen if who == email] == list(range(1, math.ceil(count / 20) + 1))
-    [failure] = pages.failures
-    assert (failure.email, failure.page_num) == (NOBODY, 1)
-    assert isinstance(failure.error, NotFoundError)
-
-
-@pytest.mark.anyio
-async def test_pipelined_max_per_second_spaces_out_request_starts(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    async with batch.iter_pages(client, fake.emails, page_size=40, max_per_second=20) as pages:
-        async for _ in pages:
-            pass
-    starts = sorted(r.start for r in listing_requests(fake))
-    assert len(starts) >= 9
-    assert all(later - earlier >= 0.05 - 0.02 for earlier, later in itertools.pairwise(starts))
-
-
 # -- pacing and arguments ---------------------------------------------------------------------
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
 async def test_max_per_second_spaces_out_request_starts(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
+    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
 ) -> None:
     fake, client = fake_and_client
     pages = batch.iter_pages(client, fake.emails, page_size=40, max_per_second=20)
-    async with aclosing(pages):
+    async with entered(pages, mode):
         async for _ in pages:
             pass
     starts = sorted(r.start for r in listing_requests(fake))
