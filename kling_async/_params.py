@@ -16,6 +16,7 @@ from ._types import ContentType, FileType
 
 __all__ = [
     "MAX_DELETE_IDS",
+    "canonical_id",
     "normalize_content_type",
     "normalize_email",
     "normalize_file_name",
@@ -33,6 +34,12 @@ _FILE_TYPES = {member.value: member.value for member in FileType}
 _CONTENT_TYPES = {member.value: member.value for member in ContentType}
 
 
+def canonical_id(text: str) -> str | None:
+    """The canonical form of a numeric ID string (spaces and leading zeros gone), else None."""
+    stripped = text.strip()
+    return str(int(stripped)) if _DIGITS.fullmatch(stripped) else None
+
+
 def _one_id(value: object, name: str) -> str:
     if isinstance(value, bool):
         raise InvalidInputError(f"{name}: {value!r} is not an ID (IDs are numbers)")
@@ -41,9 +48,9 @@ def _one_id(value: object, name: str) -> str:
             raise InvalidInputError(f"{name}: {value} is negative; IDs are non-negative numbers")
         return str(value)
     if isinstance(value, str):
-        text = value.strip()
-        if _DIGITS.fullmatch(text):
-            return str(int(text))
+        canonical = canonical_id(value)
+        if canonical is not None:
+            return canonical
         raise InvalidInputError(f"{name}: {value!r} is not a numeric ID")
     raise InvalidInputError(
         f"{name}: {value!r} is a {type(value).__name__}; IDs are ints or numeric strings"

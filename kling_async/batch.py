@@ -81,6 +81,7 @@ from ._pacing import Pacer, make_pacer
 from ._pagination import PageSource
 from ._params import (
     MAX_DELETE_IDS,
+    canonical_id,
     normalize_email,
     normalize_file_types,
     normalize_ids,
@@ -350,12 +351,7 @@ def _deleted(chunk: ChunkOutcome[DeleteResult]) -> frozenset[str]:
         return frozenset()
     if not value.ids and value.deleted == len(chunk.ids):
         return frozenset(chunk.ids)
-    return frozenset(chunk.ids).intersection(_canonical(id_) for id_ in value.ids)
-
-
-def _canonical(value: str) -> str:
-    text = value.strip()
-    return str(int(text)) if text.isdigit() else text
+    return frozenset(chunk.ids).intersection(canonical_id(id_) or id_ for id_ in value.ids)
 
 
 # -- plumbing ---------------------------------------------------------------------------------

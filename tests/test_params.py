@@ -6,6 +6,7 @@ import pytest
 
 from kling_async import ContentType, FileType, InvalidInputError
 from kling_async._params import (
+    canonical_id,
     normalize_content_type,
     normalize_email,
     normalize_file_name,
@@ -138,3 +139,13 @@ def test_path_segment_encodes_everything_that_could_change_the_path(
 def test_path_segment_rejects_blank_dot_segments_and_non_strings(value: object) -> None:
     with pytest.raises(InvalidInputError, match="element_id"):
         path_segment(value, "element_id")
+
+
+def test_canonical_id_strips_spaces_and_leading_zeros() -> None:
+    assert canonical_id(" 007 ") == "7"
+    assert canonical_id("869218167527833688") == "869218167527833688"
+
+
+@pytest.mark.parametrize("text", ["", "x1", "1.0", "²", "١٢"])
+def test_canonical_id_is_none_for_anything_but_ascii_digits(text: str) -> None:
+    assert canonical_id(text) is None
