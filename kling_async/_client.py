@@ -21,6 +21,7 @@ from ._exceptions import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     InvalidInputError,
     RateLimitError,
     ResponseValidationError,
@@ -28,6 +29,7 @@ from ._exceptions import (
     error_class_for_status,
 )
 from ._params import normalize_email
+from ._redact import Redactor
 from ._resources import AssetsResource, ElementsResource, UploadsResource
 from ._retry import RetryPolicy, parse_retry_after
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
@@ -100,11 +102,13 @@ class KlingClient:
         http_client: httpx.AsyncClient | None = None,
         limits: httpx.Limits | None = None,
     ) -> None:
-        token = token if token is not None else os.environ.get("USEAPI_TOKEN")
+        token = _check_token(token if token is not None else os.environ.get("USEAPI_TOKEN"))
+        self._redactor = Redactor(token)
         self._headers = httpx.Headers(
             {
-                "Authorization": f"Bearer {_check_token(token)}",
+                "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
                 "User-Agent": f"kling-async/{__version__} httpx/{httpx.__version__}",
             }
         )
@@ -114,14 +118,20 @@ class KlingClient:
         self._email = normalize_email(email)
         self._timeout = _to_timeout(timeout)
         self._retry = _retry_policy(retry, max_retries)
+        if limits is not None and not isinstance(limits, httpx.Limits):
+            raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
         if http_client is None:
             self._http = httpx.AsyncClient(limits=limits or DEFAULT_LIMITS, timeout=self._timeout)
             self._owns_http = True
             self._max_connections = (limits or DEFAULT_LIMITS).max_connections
-        else:
+        elif isinstance(http_client, httpx.AsyncClient):
             self._http = http_client
             self._owns_http = False
             self._max_connections = _pool_size(http_client)
+        else:
+            raise InvalidInputError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+            )
         # Requests past the pool size wait here, not in httpx's pool, whose wait times out.
         self._pool_slots = anyio.CapacityLimiter(self._max_connections or math.inf)
         self._bind_resources()
@@ -188,7 +198,10 @@ class KlingClient:
         return new
 
     def __repr__(self) -> str:
-        return f"KlingClient(base_url={self._base_url!r}, email={self._email!r})"
+        # getattr: a traceback rendered with locals may show a client that is half built.
+        base_url = getattr(self, "_base_url", None)
+        email = getattr(self, "_email", None)
+        return f"KlingClient(base_url={base_url!r}, email={email!r})"
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -227,8 +240,22 @@ class KlingClient:
 
         ``path`` is already percent-encoded; ``params`` are encoded here.
         """
+        if self._http.is_closed:
+            raise ClientClosedError(
+                f"{method} {path.split('?')[0]}: this KlingClient is closed; make calls inside "
+                "its `async with` block, or before `aclose()`"
+            )
         url = self._base_url + path
         request_timeout = self._timeout if isinstance(timeout, NotGiven) else _to_timeout(timeout)
+        # Built here, not by the http client: a caller's client lends its pool and transport,
+        # never its auth, default headers, cookies or query params.
+        request = httpx.Request(
+            method,
+            url,
+            params=params,
+            headers=self._headers,
+            extensions={"timeout": request_timeout.as_dict()},
+        )
         attempts = self._retry.max_retries + 1
         debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
@@ -238,17 +265,29 @@ class KlingClient:
             error: APIError
             try:
                 async with self._pool_slots:
-                    response = await self._http.request(
-                        method, url, params=params, headers=self._headers, timeout=request_timeout
-                    )
+                    response = await self._receive(request)
             except httpx.TimeoutException as exc:
                 error = APITimeoutError(f"{type(exc).__name__} on {method} {url}")
-                error.__cause__ = exc
                 outcome = type(exc).__name__
+                error.__cause__ = self._redactor.cause(exc)
+            except httpx.DecodingError as exc:
+                # A body whose Content-Encoding lies: damaged in transit, like a cut one.
+                error = APIConnectionError(
+                    f"the response body could not be decoded on {method} {url}: "
+                    f"{self._redactor.text(str(exc))}"
+                )
+                outcome = type(exc).__name__
+                error.__cause__ = self._redactor.cause(exc)
             except httpx.TransportError as exc:
-                error = APIConnectionError(f"{type(exc).__name__} on {method} {url}: {exc}")
-                error.__cause__ = exc
+                error = APIConnectionError(
+                    f"{type(exc).__name__} on {method} {url}: {self._redactor.text(str(exc))}"
+                )
                 outcome = type(exc).__name__
+                error.__cause__ = self._redactor.cause(exc)
+            except httpx.HTTPError as exc:  # anything else httpx raises: not worth retrying
+                raise _with_call_context(
+                    APIError(f"{type(exc).__name__} on {method} {url}: {exc}"), params
+                ) from self._redactor.cause(exc)
             else:
                 if debug:
                     _log_attempt(
@@ -258,8 +297,12 @@ class KlingClient:
                     try:
                         return decode_json(response.content, cast_to, response=response)
                     except ResponseValidationError as invalid:
+                        invalid.message = self._redactor.text(invalid.message)
+                        invalid.args = (invalid.message,)
+                        invalid.request = self._redactor.request(request)
+                        invalid.response = self._redactor.response(response)
                         raise _with_call_context(invalid, params) from None
-                error = _status_error(response)
+                error = _status_error(response, self._redactor)
                 outcome = ""
             if outcome and debug:
                 _log_attempt(method, url, outcome, attempt, attempts, started)
@@ -276,6 +319,25 @@ class KlingClient:
                 self._retry.max_retries,
             )
             await anyio.sleep(wait)
+
+    async def _receive(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its body; decode the body only once it is all in."""
+        response = await self._http.send(request, stream=True, auth=None, follow_redirects=False)
+        if response.is_stream_consumed:  # a transport that read it already (MockTransport)
+            return response
+        try:
+            raw = b"".join([part async for part in response.aiter_raw()])
+        finally:
+            await response.aclose()
+        # Decoded here, in plain code: httpx decodes inside async generators that it leaves
+        # unclosed when a body does not decode (a warning on trio, a leak until collected).
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=raw,
+            request=request,
+            extensions=response.extensions,
+        )
 
 
 def _log_attempt(
@@ -302,21 +364,24 @@ def _error_label(error: APIError) -> str:
     return type(error).__name__
 
 
-def _status_error(response: httpx.Response) -> APIStatusError:
-    """Build the `APIStatusError` subclass that matches a non-2xx response."""
+def _status_error(response: httpx.Response, redactor: Redactor) -> APIStatusError:
+    """Build the `APIStatusError` subclass that matches a non-2xx response, token removed."""
     content = response.content
     body: Any
     try:
         body = orjson.loads(content) if content else None
     except orjson.JSONDecodeError:
         body = response.text
+    body = redactor.value(body)
     message = (
         _describe_body(body)
         or response.reason_phrase
         or httpx.codes.get_reason_phrase(response.status_code)
         or f"HTTP {response.status_code}"
     )
-    error = error_class_for_status(response.status_code)(message, response=response, body=body)
+    error = error_class_for_status(response.status_code)(
+        message, response=redactor.response(response), body=body
+    )
     if isinstance(error, RateLimitError):
         error.retry_after = parse_retry_after(response.headers)
     return error
@@ -346,24 +411,49 @@ def _check_base_url(base_url: str | httpx.URL | None) -> str:
         raise InvalidInputError(f"base_url {str(base_url)!r} is not a URL: {exc}") from None
     if url.scheme not in {"http", "https"} or not url.host:
         raise InvalidInputError(f"base_url {str(base_url)!r} must be an http(s) URL with a host")
+    if url.userinfo:
+        # Never echo them; they would also replace the Bearer token (Basic auth).
+        raise InvalidInputError(
+            "base_url must not carry credentials (user:password@); the API token goes in "
+            "token= or USEAPI_TOKEN"
+        )
     if url.query or url.fragment:
         raise InvalidInputError(f"base_url {str(base_url)!r} must not have a query or fragment")
     return str(url).rstrip("/")
 
 
 def _to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    """Check a ``timeout=`` argument: positive finite seconds, an `httpx.Timeout`, or None."""
     if isinstance(timeout, httpx.Timeout):
+        for phase, seconds in timeout.as_dict().items():
+            if seconds is not None and not _positive_seconds(seconds):
+                raise InvalidInputError(
+                    f"timeout: the {phase} timeout must be positive finite seconds or None, "
+                    f"not {seconds!r}"
+                )
         return timeout
     if timeout is None:
         return httpx.Timeout(None)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if not _positive_seconds(timeout):
         raise InvalidInputError(
-            f"timeout must be positive seconds, an httpx.Timeout or None, not {timeout!r}"
+            "timeout must be positive finite seconds, an httpx.Timeout or None (no timeout), "
+            f"not {timeout!r}"
         )
     return httpx.Timeout(float(timeout))
 
 
+def _positive_seconds(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def _retry_policy(retry: RetryPolicy | None, max_retries: int | NotGiven) -> RetryPolicy:
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise InvalidInputError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
     policy = retry if retry is not None else RetryPolicy()
     if isinstance(max_retries, NotGiven):
         return policy

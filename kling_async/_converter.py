@@ -6,9 +6,10 @@ Every rule about the wire lives here, none on the model classes:
   computed from the attribute name, never listed by hand.
 * Unknown wire fields are ignored; a missing field or a ``null`` becomes the attribute's
   default (``None``, an empty tuple, an empty dict).
-* Types are checked, not coerced: an ``int`` takes a JSON integer (or an integral number such
-  as ``5041.0``), never a boolean or a string; a ``str`` takes only a string; a ``bool`` only a
-  boolean; a model only an object; a ``tuple[X, ...]`` only an array; ``Any`` takes anything.
+* Types are checked, not coerced: an ``int`` takes a JSON integer of any size (or an integral
+  number up to 2**53 such as ``5041.0``), never a boolean or a string; a ``str`` takes only a
+  string; a ``bool`` only a boolean; a model only an object; a ``tuple[X, ...]`` only an
+  array; ``Any`` takes anything.
 
 Speed: structuring a page is the SDK's hot path, so each model gets one generated function
 (built once, on first use, as the converter's hook for the class) that reads every field with
@@ -26,6 +27,7 @@ for the `ResponseValidationError`.
 
 from __future__ import annotations
 
+import json
 import linecache
 import types
 from collections.abc import Callable, Mapping
@@ -128,9 +130,17 @@ class _Mismatch(ValueError):
     """A value does not fit; the public functions turn it into a `ResponseValidationError`."""
 
 
+_EXACT_FLOAT_INT = 2**53  # beyond it a float no longer holds every integer exactly
+
+
 def _int_or_fail(value: Any) -> int:
-    """The slow half of the int rule: an integral float becomes an int; the rest fails."""
-    if value.__class__ is float and value.is_integer():
+    """The slow half of the int rule: an exact integral float becomes an int; the rest fails.
+
+    A float beyond 2**53 fails: it may be an integer the JSON parser could not hold (orjson
+    reads integers outside 64 bits as floats), and `decode_json` then reads the body again
+    with exact integers.
+    """
+    if _fits_int(value):
         return int(value)
     raise _Mismatch(f"expected an integer, got {_json_kind(value)}")
 
@@ -148,7 +158,9 @@ def _fail(value: Any) -> Any:
 
 
 def _fits_int(value: Any) -> bool:
-    return value.__class__ is int or (value.__class__ is float and value.is_integer())
+    return value.__class__ is int or (
+        value.__class__ is float and value.is_integer() and abs(value) <= _EXACT_FLOAT_INT
+    )
 
 
 # scalar type -> (slow converter called when ``value.__class__ is not type``, full check)
@@ -500,7 +512,37 @@ def decode_json(content: bytes | str, cls: type[T], *, response: httpx.Response 
             f" got {_json_kind(data)}",
             response=response,
         )
-    return structure(data, cls, response=response)
+    try:
+        return structure(data, cls, response=response)
+    except ResponseValidationError:
+        exact = _exact_integers(content)
+        if exact is None:
+            raise
+    # orjson reads integers outside 64 bits as floats; the standard parser keeps them exact.
+    return structure(exact, cls, response=response)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _exact_integers(content: bytes | str) -> dict[str, Any] | None:
+    """The body parsed with exact integers, when it has any orjson cannot hold; else None."""
+    try:
+        data = json.loads(content, parse_constant=_reject_constant)
+    except ValueError:  # also the interpreter's limit on very long integers
+        return None
+    return data if data.__class__ is dict and _has_big_int(data) else None
+
+
+def _has_big_int(value: Any) -> bool:
+    if value.__class__ is int:
+        return not -(2**63) <= value < 2**64
+    if value.__class__ is dict:
+        return any(_has_big_int(item) for item in value.values())
+    if value.__class__ is list:
+        return any(_has_big_int(item) for item in value)
+    return False
 
 
 def unstructure(obj: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 ```
 KlingError
 ├── InvalidInputError (also a ValueError)   bad arguments, caught before any request is sent
+├── ClientClosedError (also a RuntimeError) a call on a client whose pool is closed
 ├── APIError                                something went wrong talking to the service
 │   ├── APIStatusError                      the server answered with a non-2xx status
 │   │   ├── BadRequestError                 400
@@ -19,7 +20,8 @@ KlingError
 ```
 
 An `APIStatusError` with a status outside the list above (a 403, a 409, ...) is raised as
-`APIStatusError` itself. None of these messages ever contains the API token.
+`APIStatusError` itself. None of these errors shows the API token: not in its message, its
+``body``, or the headers of the ``request`` and ``response`` it carries (redacted copies).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchError",
+    "ClientClosedError",
     "InvalidInputError",
     "KlingError",
     "NotFoundError",
@@ -57,6 +60,14 @@ class InvalidInputError(KlingError, ValueError):
     """An argument is not valid; raised before any request is sent.
 
     It is a `ValueError` too, so code that already catches `ValueError` keeps working.
+    """
+
+
+class ClientClosedError(KlingError, RuntimeError):
+    """A call was made on a `KlingClient` whose connection pool is closed.
+
+    Raised before anything is sent. A client closes at the end of its ``async with`` block or
+    on ``aclose()``; copies made by ``with_options()`` close with the client they came from.
     """
 
 

@@ -470,11 +470,13 @@ class _Exporter:
         part = folder / f".{name}.part"
         try:
             size, sha256 = await self.fetch(result.cdn_url, part)
+            # Built before the rename: nothing may fail between the rename and the line.
+            entry = self.entry_for(job, file_type, relative, size, sha256)
             await anyio.Path(part).replace(final)
         finally:
             # Also on cancellation: a synchronous unlink is one quick system call.
             _remove_quietly(part)
-        self.manifest.append(self.entry_for(job, file_type, relative, size, sha256))
+        self.manifest.append(entry)
         self.report.bytes_downloaded += size
         return "downloaded"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 from rich.console import Console
@@ -23,6 +24,7 @@ from rich.progress import (
 )
 
 from ._export import ExportProgress, ExportReport, Outcome
+from ._redact import redact_text
 
 __all__ = ["ExportView", "stderr_console"]
 
@@ -31,9 +33,15 @@ class ExportView(ExportProgress):
     """Progress bars on a terminal (stderr), a line or two otherwise, and the summary."""
 
     def __init__(
-        self, *, quiet: bool, file_type: str | None = None, console: Console | None = None
+        self,
+        *,
+        quiet: bool,
+        file_type: str | None = None,
+        console: Console | None = None,
+        secrets: Sequence[str | None] = (),
     ) -> None:
         self.console = console if console is not None else stderr_console()
+        self.secrets = tuple(secrets)
         self.quiet = quiet
         self.file_type = file_type
         self.bars: Progress | None = None
@@ -73,7 +81,8 @@ class ExportView(ExportProgress):
             self.say(text)
 
     def say(self, text: str) -> None:
-        """Print text as it is: no markup, no highlighting, no wrapping."""
+        """Print text as it is (tokens hidden): no markup, no highlighting, no wrapping."""
+        text = redact_text(text, *self.secrets)
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def listing_started(self, accounts: int) -> None:

@@ -55,12 +55,17 @@ def datetime_from_ms(milliseconds: int | None) -> datetime | None:
     """Turn a millisecond Unix timestamp into an aware UTC datetime.
 
     ``None`` and ``0`` both give ``None``: the server sends ``0`` for a moment that has not
-    happened (a work that was never published), and no Kling object dates from 1970.
+    happened (a work that was never published), and no Kling object dates from 1970. So does
+    a timestamp outside what `datetime` can hold (years 1 to 9999); the raw number stays on
+    the model.
     """
     if not milliseconds:
         return None
-    # timedelta arithmetic is exact to the millisecond, unlike fromtimestamp(ms / 1000).
-    return _EPOCH + timedelta(milliseconds=milliseconds)
+    try:
+        # timedelta arithmetic is exact to the millisecond, unlike fromtimestamp(ms / 1000).
+        return _EPOCH + timedelta(milliseconds=milliseconds)
+    except OverflowError:
+        return None
 
 
 def _free_form() -> Any:
@@ -286,12 +291,12 @@ class Work:
 
     @property
     def created_at(self) -> datetime | None:
-        """`create_time` as an aware UTC datetime, or None when unset."""
+        """`create_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.create_time)
 
     @property
     def submitted_at(self) -> datetime | None:
-        """`submit_time` as an aware UTC datetime, or None when unset."""
+        """`submit_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.submit_time)
 
     @property
@@ -339,12 +344,12 @@ class Task:
 
     @property
     def created_at(self) -> datetime | None:
-        """`create_time` as an aware UTC datetime, or None when unset."""
+        """`create_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.create_time)
 
     @property
     def updated_at(self) -> datetime | None:
-        """`update_time` as an aware UTC datetime, or None when unset."""
+        """`update_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.update_time)
 
 
@@ -498,12 +503,12 @@ class UploadedAsset:
 
     @property
     def created_at(self) -> datetime | None:
-        """`create_time` as an aware UTC datetime, or None when unset."""
+        """`create_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.create_time)
 
     @property
     def updated_at(self) -> datetime | None:
-        """`update_time` as an aware UTC datetime, or None when unset."""
+        """`update_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.update_time)
 
 
@@ -634,10 +639,10 @@ class Element:
 
     @property
     def created_at(self) -> datetime | None:
-        """`create_time` as an aware UTC datetime, or None when unset."""
+        """`create_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.create_time)
 
     @property
     def updated_at(self) -> datetime | None:
-        """`update_time` as an aware UTC datetime, or None when unset."""
+        """`update_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.update_time)

@@ -16,6 +16,8 @@ from ._types import ContentType, FileType
 
 __all__ = [
     "MAX_DELETE_IDS",
+    "MAX_ID_DIGITS",
+    "MAX_INT",
     "canonical_id",
     "normalize_content_type",
     "normalize_email",
@@ -29,29 +31,47 @@ __all__ = [
 MAX_DELETE_IDS = 10
 """The most IDs DELETE /assets/uploaded takes in one call."""
 
+MAX_ID_DIGITS = 40
+"""The most digits an ID may have (Kling's IDs have up to 20; 40 leaves room)."""
+
+MAX_INT = 2**31 - 1
+"""The largest page number, page size, count or concurrency an argument may be."""
+
 _DIGITS = re.compile(r"[0-9]+")
+_ID_LIMIT = 10**MAX_ID_DIGITS
 _FILE_TYPES = {member.value: member.value for member in FileType}
 _CONTENT_TYPES = {member.value: member.value for member in ContentType}
 
 
 def canonical_id(text: str) -> str | None:
-    """The canonical form of a numeric ID string (spaces and leading zeros gone), else None."""
+    """The canonical form of a numeric ID string (spaces and leading zeros gone), else None.
+
+    Only ASCII digits count, and at most `MAX_ID_DIGITS` of them (leading zeros aside).
+    """
     stripped = text.strip()
-    return str(int(stripped)) if _DIGITS.fullmatch(stripped) else None
+    if not _DIGITS.fullmatch(stripped):
+        return None
+    canonical = stripped.lstrip("0") or "0"  # no int(): it refuses over 4,300 digits
+    return canonical if len(canonical) <= MAX_ID_DIGITS else None
 
 
 def _one_id(value: object, name: str) -> str:
     if isinstance(value, bool):
         raise InvalidInputError(f"{name}: {value!r} is not an ID (IDs are numbers)")
     if isinstance(value, int):
-        if value < 0:
-            raise InvalidInputError(f"{name}: {value} is negative; IDs are non-negative numbers")
+        if not 0 <= value < _ID_LIMIT:
+            raise InvalidInputError(
+                f"{name}: an ID is a non-negative number of at most {MAX_ID_DIGITS} digits"
+            )
         return str(value)
     if isinstance(value, str):
         canonical = canonical_id(value)
         if canonical is not None:
             return canonical
-        raise InvalidInputError(f"{name}: {value!r} is not a numeric ID")
+        shown = value if len(value) <= 50 else f"{value[:20]}...{value[-10:]}"
+        raise InvalidInputError(
+            f"{name}: {shown!r} is not a numeric ID (ASCII digits, at most {MAX_ID_DIGITS})"
+        )
     raise InvalidInputError(
         f"{name}: {value!r} is a {type(value).__name__}; IDs are ints or numeric strings"
     )
@@ -94,7 +114,7 @@ def normalize_email(email: object) -> str | None:
     text = email.strip()
     if not text:
         raise InvalidInputError("email is empty; pass None to use the client's default account")
-    if "@" not in text or any(ch.isspace() or ord(ch) < 32 for ch in text):
+    if "@" not in text or any(ch.isspace() or not ch.isprintable() for ch in text):
         raise InvalidInputError(f"email {email!r} is not an email address")
     return text
 
@@ -134,11 +154,12 @@ def normalize_content_type(content_type: ContentType | str | None) -> str | None
 
 
 def positive_int(value: object, name: str) -> int:
-    """Return ``value`` when it is an int of at least 1 (page numbers, page and chunk sizes)."""
+    """Return ``value`` when it is an int from 1 to `MAX_INT` (page numbers, sizes, counts)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"{name} must be an int, not {value!r}")
-    if value < 1:
-        raise InvalidInputError(f"{name} must be at least 1, not {value}")
+        raise InvalidInputError(f"{name} must be an int, not {type(value).__name__}")
+    if not 1 <= value <= MAX_INT:
+        shown = value if -MAX_INT <= value <= MAX_INT else "a larger number"
+        raise InvalidInputError(f"{name} must be from 1 to {MAX_INT}, not {shown}")
     return value
 
 

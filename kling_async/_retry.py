@@ -3,15 +3,60 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
-from ._exceptions import APIConnectionError, APIError, APIStatusError, RateLimitError
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    InvalidInputError,
+    RateLimitError,
+)
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
+
+
+def _count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    name = attribute.name
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"RetryPolicy.{name} must be an int of at least 0, not {value!r}")
+
+
+def _secs(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    name = attribute.name
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidInputError(
+            f"RetryPolicy.{name} must be finite seconds of at least 0, not {value!r}"
+        )
+
+
+def _fraction(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    name = attribute.name
+    _secs(_, attribute, value)
+    if value > 1:  # type: ignore[operator]  # _secs proved it a number
+        raise InvalidInputError(f"RetryPolicy.{name} must be between 0 and 1, not {value!r}")
+
+
+def _statuses(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    name = attribute.name
+    if not isinstance(value, frozenset) or not all(
+        isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 999
+        for code in value
+    ):
+        raise InvalidInputError(
+            f"RetryPolicy.{name} must be a frozenset of HTTP statuses (100-999), not {value!r}"
+        )
 
 
 @attrs.frozen
@@ -33,15 +78,16 @@ class RetryPolicy:
         client = KlingClient(retry=RetryPolicy(max_retries=5, rate_limit_wait=15.0))
     """
 
-    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
-    backoff_initial: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    backoff_max: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    rate_limit_wait: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
-    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
-    jitter: float = attrs.field(
-        default=0.25, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    max_retries: int = attrs.field(default=2, validator=_count)
+    backoff_initial: float = attrs.field(default=0.5, validator=_secs)
+    backoff_max: float = attrs.field(default=8.0, validator=_secs)
+    rate_limit_wait: float = attrs.field(default=10.0, validator=_secs)
+    max_retry_after: float = attrs.field(default=60.0, validator=_secs)
+    jitter: float = attrs.field(default=0.25, validator=_fraction)
+    retry_statuses: frozenset[int] = attrs.field(
+        default=frozenset({408, 429, 500, 502, 503, 504}),
+        validator=_statuses,
     )
-    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
     def is_retryable(self, error: APIError) -> bool:
         """Whether ``error`` is worth another try under this policy."""

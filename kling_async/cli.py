@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import os
 import re
 import signal
@@ -36,7 +37,8 @@ from ._client import DEFAULT_BASE_URL, KlingClient
 from ._converter import unstructure
 from ._exceptions import AuthenticationError, InvalidInputError, KlingError
 from ._export import ExportReport, export_works
-from ._params import normalize_ids
+from ._params import MAX_INT, normalize_ids
+from ._redact import redact_text
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -51,8 +53,6 @@ _CONTENT_TYPES = ("video", "image", "audio")
 _FILE_TYPES = ("MP4", "MP3", "WAV", "PNG")
 T = TypeVar("T")
 
-_TOKEN_SHAPE = re.compile(r"user:[0-9]+-[A-Za-z0-9]+")
-
 
 class _UsageError(Exception):
     """A problem with how the command was called: exit status 2."""
@@ -66,21 +66,32 @@ class _MissingExtra(Exception):
 
 
 def _number(kind: Callable[[str], float], minimum: float, *, strict: bool = False) -> Any:
-    """An argparse ``type=``: a number of ``kind`` of at least (or, strict, more than) minimum."""
+    """An argparse ``type=``: a number of ``kind`` of at least (or, strict, more than) minimum.
+
+    Only ASCII digits count (Python's own ``int()`` takes any script's digits), the number is
+    finite, and an int is at most `MAX_INT`.
+    """
 
     def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        shown = text if len(text) <= 20 else f"{text[:20]}..."
+        pattern = _INT_TEXT if kind is int else _FLOAT_TEXT
+        if not pattern.fullmatch(text.strip()):
+            raise argparse.ArgumentTypeError(f"{shown!r} is not a number")
+        if kind is int and len(text.strip().lstrip("+-").lstrip("0")) > len(str(MAX_INT)):
+            raise argparse.ArgumentTypeError(f"{shown!r} is too large (at most {MAX_INT})")
+        value = kind(text)
+        if not math.isfinite(value) or (kind is int and value > MAX_INT):
+            raise argparse.ArgumentTypeError(f"{shown!r} is not a finite number up to {MAX_INT}")
         if value < minimum or (strict and value == minimum):
             bound = "more than" if strict else "at least"
-            raise argparse.ArgumentTypeError(f"{text!r} must be {bound} {minimum}")
+            raise argparse.ArgumentTypeError(f"{shown!r} must be {bound} {minimum}")
         return value
 
     return parse
 
 
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _positive = _number(int, 1)
 
 
@@ -301,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, --version and usage errors
         # A misplaced or misspelt --token is echoed by argparse: never let it through.
-        sys.stderr.write(_redact(errors.getvalue(), *secrets))
+        sys.stderr.write(redact_text(errors.getvalue(), *secrets))
         return exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None) * 2
     try:
         handler: Callable[[argparse.Namespace], int] = args.handler
@@ -343,17 +354,8 @@ def _token_arguments(argv: Sequence[str]) -> list[str]:
     return found
 
 
-def _redact(text: str, *tokens: str | None) -> str:
-    """``text`` with the tokens, and anything shaped like a useapi.net token, as ``***``."""
-    for token in tokens:
-        token = (token or "").strip()
-        if len(token) >= 4:
-            text = text.replace(token, "***")
-    return _TOKEN_SHAPE.sub("***", text)
-
-
 def _report(message: str, status: int, secrets: Sequence[str | None]) -> int:
-    print(f"{PROG}: {_redact(' '.join(message.split()), *secrets)}", file=sys.stderr)
+    print(f"{PROG}: {redact_text(' '.join(message.split()), *secrets)}", file=sys.stderr)
     return status
 
 
@@ -453,7 +455,7 @@ def _uploads_delete(args: argparse.Namespace) -> int:
     result = _call(args, lambda client: batch.delete_uploaded(client, ids, email=args.email))
     token = args.token if args.token is not None else os.environ.get("USEAPI_TOKEN")
     failed = [
-        {"ids": list(chunk.ids), "error": _redact(str(chunk.error), token)}
+        {"ids": list(chunk.ids), "error": redact_text(str(chunk.error), token)}
         for chunk in result.chunks
         if chunk.error is not None
     ]
@@ -471,7 +473,8 @@ def _uploads_delete(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    view = _export_view(quiet=args.quiet, file_type=args.file_type)
+    secrets = [args.token, os.environ.get("USEAPI_TOKEN")]
+    view = _export_view(quiet=args.quiet, file_type=args.file_type, secrets=secrets)
     client = _client(args)
 
     async def run() -> ExportReport:
@@ -554,14 +557,16 @@ def _fake_server(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export_view(*, quiet: bool, file_type: str | None = None) -> ExportView:
+def _export_view(
+    *, quiet: bool, file_type: str | None = None, secrets: Sequence[str | None] = ()
+) -> ExportView:
     try:
         from ._export_view import ExportView
     except ImportError:
         raise _MissingExtra(
             "progress bars and summaries need rich: pip install 'kling-async[cli]'"
         ) from None
-    return ExportView(quiet=quiet, file_type=file_type)
+    return ExportView(quiet=quiet, file_type=file_type, secrets=secrets)
 
 
 def _testing() -> Any:

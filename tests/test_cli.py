@@ -26,6 +26,7 @@ import pytest
 from rich.console import Console
 
 from kling_async import _export_view, cli
+from kling_async._redact import redact_text
 from kling_async.testing import FakeKlingServer, Fault, TaskRecord, expected_file_bytes
 
 BY_CONTENT_TYPE = {"video": "MP4", "image": "PNG", "audio": "MP3"}
@@ -417,7 +418,9 @@ def test_uploads_delete_rejects_a_bad_id_before_any_request(
     run = kling("uploads", "delete", "--email", fake.emails[0], "123", "12a")
 
     assert run.status == 2
-    assert run.err == "kling-async: error: ID: '12a' is not a numeric ID\n"
+    assert (
+        run.err == "kling-async: error: ID: '12a' is not a numeric ID (ASCII digits, at most 40)\n"
+    )
     assert fake.requests == []
 
 
@@ -526,9 +529,9 @@ def test_global_options_also_work_after_the_command(
 
 
 def test_redact_hides_tokens_and_anything_shaped_like_one() -> None:
-    assert cli._redact("bad s3cret here", "s3cret") == "bad *** here"
-    assert cli._redact("see user:123-AbC9 now") == "see *** now"
-    assert cli._redact("nothing to hide", None, "") == "nothing to hide"
+    assert redact_text("bad s3cret here", "s3cret") == "bad *** here"
+    assert redact_text("see user:123-AbC9 now") == "see *** now"
+    assert redact_text("nothing to hide", None, "") == "nothing to hide"
 
 
 @pytest.mark.parametrize(
@@ -658,3 +661,46 @@ def test_fake_server_command_serves_until_interrupted(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert info["emails"] == [info["emails"][0]]
     assert info["base_url"] in err
+
+
+# -- hostile values and echoed tokens ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["assets", "list", "--page", "\u0663"],
+        ["assets", "list", "--page-size", "\uff15"],
+        ["assets", "list", "--page", "9" * 5000],
+        ["--timeout", "nan", "assets", "list"],
+        ["--timeout", "inf", "assets", "list"],
+        ["--timeout", "\u0663", "assets", "list"],
+        ["--max-retries", "9" * 5000, "assets", "list"],
+        ["uploads", "delete", "--email", "a@example.com", "9" * 5000],
+        ["uploads", "delete", "--email", "a@example.com", "\u0663"],
+        ["uploads", "delete", "--email", "a\x7f@example.com", "1"],
+    ],
+)
+def test_hostile_values_are_usage_errors_before_any_request(
+    fake: FakeKlingServer, kling: Any, args: list[str]
+) -> None:
+    run = kling(*args)
+
+    assert run.status == 2
+    assert run.err.startswith("kling-async: ") or "usage:" in run.err
+    assert "Traceback" not in run.err
+    assert len(run.err) < 2000
+    assert fake.requests == []
+
+
+def test_an_export_failure_echoing_the_token_never_shows_it(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    echo = {"error": f"token {fake.token} is not allowed here"}
+    fake.set_fault_rate(1.0, [Fault.status(400, body=echo)], path="/assets/download")
+
+    run = kling(*export_args(fake, tmp_path / "out"))  # Run asserts the token is not shown
+
+    assert run.status == 1
+    assert "is not allowed here" in run.err
+    assert "***" in run.err

@@ -388,3 +388,25 @@ async def test_bad_arguments_fail_before_any_request(tmp_path: Path) -> None:
             await export_works(client, tmp_path, content_type="gif")
 
     assert files(tmp_path) == []
+
+
+@pytest.mark.anyio
+async def test_a_work_with_an_out_of_range_timestamp_is_exported_with_a_manifest_line(
+    fake: FakeKlingServer, tmp_path: Path
+) -> None:
+    account = fake.data.accounts[0]
+    task = account.tasks[0]
+    work_id = task.work_ids[0]
+    listed = {"workId": work_id, "contentType": task.content_type, "createTime": 10**17}
+    fake.add_faults(Fault.body({"history": [{"works": [listed]}]}), path="/assets", method="GET")
+
+    async with client_for(fake, email=account.email) as client:
+        report = await export_works(client, tmp_path, emails=[account.email], concurrency=1)
+
+    assert report.failed == []
+    assert report.downloaded == 1
+    [line] = manifest(tmp_path)
+    assert line["work_id"] == work_id
+    assert line["created_at"] is None
+    [file] = files(tmp_path, f"{work_id}.*")
+    assert file.read_bytes() == expected_file_bytes(work_id, line["file_type"])

@@ -11,11 +11,13 @@ from kling_async import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    InvalidInputError,
     RateLimitError,
     ResponseValidationError,
     RetryPolicy,
 )
 from kling_async._client import _status_error
+from kling_async._redact import Redactor
 from kling_async._retry import parse_retry_after
 
 NOW = 1_800_000_000.0
@@ -24,7 +26,7 @@ NOW = 1_800_000_000.0
 def status_error(status: int, headers: dict[str, str] | None = None) -> APIStatusError:
     request = httpx.Request("GET", "https://api.example/v1/kling/assets")
     response = httpx.Response(status, headers=headers, json={"error": "x"}, request=request)
-    return _status_error(response)
+    return _status_error(response, Redactor("user:1-abc"))
 
 
 def test_retry_after_in_seconds() -> None:
@@ -121,5 +123,5 @@ def test_rate_limit_error_exposes_retry_after() -> None:
 
 @pytest.mark.parametrize("field", ["max_retries", "backoff_initial", "rate_limit_wait"])
 def test_policy_rejects_negative_numbers(field: str) -> None:
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(InvalidInputError, match=field):
         RetryPolicy(**{field: -1})
