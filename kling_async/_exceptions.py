@@ -26,6 +26,7 @@ An `APIStatusError` with a status outside the list above (a 403, a 409, ...) is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -221,11 +222,22 @@ def error_class_for_status(status_code: int) -> type[APIStatusError]:
 
 
 def _describe_body(body: Any) -> str | None:
-    """The server's message from an error body such as ``{"error": "..."}``."""
+    """The server's message from an error body such as ``{"error": "..."}``.
+
+    A text body gives its first 200 characters on one line; an HTML page (a proxy's or load
+    balancer's error page) gives its ``<title>``, or nothing, never its markup.
+    """
     if isinstance(body, dict):
         message = body.get("error") or body.get("message")
         if isinstance(message, str) and message:
             return message
     elif isinstance(body, str) and body.strip():
-        return body.strip()[:200]
+        text = body.strip()
+        if text[:1] == "<":
+            title = _HTML_TITLE.search(text)
+            return " ".join(title.group(1).split())[:200] or None if title else None
+        return " ".join(text.split())[:200]
     return None
+
+
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)

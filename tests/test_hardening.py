@@ -298,3 +298,21 @@ async def test_a_call_on_a_closed_client_is_a_kling_error_that_says_so(
         with pytest.raises(ClientClosedError, match="closed"):
             await closed.assets.list()
     assert api_calls(fake) == 0
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "502 Bad"),
+        ("<html><body><h1>Oops</h1></body></html>", "Bad Gateway"),
+    ],
+)
+async def test_an_html_error_page_gives_its_title_or_the_reason_never_markup(
+    client: KlingClient, fake: FakeKlingServer, page: str, message: str
+) -> None:
+    fake.add_faults(*[Fault.status(502, body=page, content_type="text/html")] * 3)
+    with pytest.raises(ServerError) as info:
+        await client.assets.list()
+    assert info.value.message.startswith(message)
+    assert "<" not in info.value.message
+    assert api_calls(fake) == 3
