@@ -66,12 +66,13 @@ class KlingClient:
             when the subscription has several accounts.
         base_url: the API root including ``/v1/kling``; defaults to ``USEAPI_BASE_URL``, else
             ``https://api.useapi.net/v1/kling``.
-        timeout: seconds, an `httpx.Timeout`, or None; default connect 5 s, read 60 s.
+        timeout: positive finite seconds, an `httpx.Timeout`, or None for none; default
+            connect 5 s, read 60 s.
         max_retries: retries after the first try (0 turns retrying off); default 2.
         retry: the full `RetryPolicy` (waits, statuses); ``max_retries`` overrides its count.
-        http_client: an `httpx.AsyncClient` to send through. The caller owns and closes it; the
-            SDK builds full URLs and its own headers for every request and relies on nothing
-            the client carries.
+        http_client: an `httpx.AsyncClient` to send through. The caller owns and closes it. It
+            lends its pool and transport only: the SDK builds every request itself and sends
+            it without the client's auth, default headers, cookies or query params.
         limits: the connection pool of the client the SDK builds (ignored with ``http_client``).
 
     Example::
