@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._data import CONTENT_TYPES, FILE_TYPES, AccountData, Dataset, TaskRecord
-from ._faults import Fault, FaultPlan
+from ._faults import Fault, FaultPlan, encode_json
 from ._files import FILE_EXTENSIONS, MEDIA_TYPES, build_zip, expected_file_bytes, member_name
 from ._stats import RecordedRequest, RequestLog
 
@@ -45,6 +45,8 @@ _EXT_TO_TYPE = {ext: kind for kind, ext in FILE_EXTENSIONS.items()}
 # A body that starts like an assets page and stops in the middle: not JSON.
 _MALFORMED_BODY = b'{"limitations": [], "history": [{"works": [{"workId": 3200'
 _DROP_BODY = b'{"limitations": [], "history": ['
+# What a corrupt_gzip fault sends under Content-Encoding: gzip (gzip starts with 1f 8b).
+_NOT_GZIP_BODY = b"this is not gzip"
 
 
 class ServerState:
@@ -96,7 +98,8 @@ class _APIError(Exception):
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+    # Not plain orjson: a pending Fault.body in the stats may hold integers beyond 64 bits.
+    return Response(encode_json(data), status_code=status, media_type="application/json")
 
 
 def _invalid(detail: str) -> _APIError:
@@ -137,12 +140,18 @@ class _Instrumentation:
         )
         scope[_RECORD_KEY] = record
 
+        status: int | None = None
+
         async def recording_send(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                record.status = message["status"]
+                status = message["status"]
             elif message["type"] == "http.response.body" and not message.get("more_body"):
-                # Finish before the last byte leaves, so a client holding the response
-                # already sees the request as finished in the log and in_flight.
+                # The status counts once the whole body is handed over; a response cut
+                # short (drop, truncated, hang) keeps None. Finish before the last byte
+                # leaves, so a client holding the response already sees the request as
+                # finished in the log and in_flight.
+                record.status = status
                 state.log.finish(record)
             await send(message)
 
@@ -153,22 +162,29 @@ class _Instrumentation:
                     await anyio.sleep(delay)
             fault_path = (path[len(API_ROOT) :] or "/") if is_api else path
             fault = state.faults.take(method, fault_path, is_api=is_api)
+            respond = recording_send
+            captured: _CapturedResponse | None = None
             if fault is not None:
                 record.fault = fault.kind
                 if fault.kind == "delay":
                     await anyio.sleep(fault.seconds)
+                elif fault.kind == "truncated":
+                    captured = _CapturedResponse()
+                    respond = captured.send
                 else:
-                    await self._inject(fault, receive, recording_send, record)
+                    await self._inject(fault, receive, recording_send)
                     return
             if is_api and not self._authorized(scope):
                 await _send_body(
-                    recording_send,
+                    respond,
                     401,
                     orjson.dumps({"error": "Unauthorized", "code": 401}),
                     "application/json",
                 )
-                return
-            await self.app(scope, receive, recording_send)
+            else:
+                await self.app(scope, receive, respond)
+            if captured is not None:
+                await captured.send_half(recording_send)
         finally:
             state.log.finish(record)
 
@@ -177,20 +193,22 @@ class _Instrumentation:
         values = [value for name, value in scope["headers"] if name == b"authorization"]
         return values == [expected]
 
-    async def _inject(
-        self, fault: Fault, receive: Receive, send: Send, record: RecordedRequest
-    ) -> None:
-        if fault.kind == "status":
+    async def _inject(self, fault: Fault, receive: Receive, send: Send) -> None:
+        """Answer in place of the app (every kind but ``delay`` and ``truncated``)."""
+        if fault.kind in ("status", "body"):
             body, media_type = fault.status_body()
             retry_after = fault.retry_after_header()
             extra = [(b"retry-after", retry_after.encode())] if retry_after is not None else []
             await _send_body(send, fault.code or 500, body, media_type, extra)
+        elif fault.kind == "corrupt_gzip":
+            gzip = [(b"content-encoding", b"gzip")]
+            await _send_body(send, fault.code or 200, _NOT_GZIP_BODY, "application/json", gzip)
         elif fault.kind == "malformed_json":
             await _send_body(send, 200, _MALFORMED_BODY, "application/json")
         elif fault.kind == "drop" or await self._hang(receive):
+            # No complete response is sent, whatever the status line says: the request
+            # log keeps status None.
             await _send_truncated(send)
-            # No complete response was sent, whatever the status line said.
-            record.status = None
 
     async def _hang(self, receive: Receive) -> bool:
         """Wait for the client to disconnect (False) or the server to stop (True)."""
@@ -215,14 +233,11 @@ async def _send_body(
     send: Send,
     status: int,
     body: bytes,
-    media_type: str,
+    media_type: str | None,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
-    headers = [
-        (b"content-type", media_type.encode()),
-        (b"content-length", str(len(body)).encode()),
-        *extra_headers,
-    ]
+    headers = [(b"content-type", media_type.encode())] if media_type is not None else []
+    headers += [(b"content-length", str(len(body)).encode()), *extra_headers]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -232,6 +247,39 @@ async def _send_truncated(send: Send) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": _DROP_BODY, "more_body": True})
+
+
+class _CapturedResponse:
+    """Holds the app's response for a ``truncated`` fault, to pass on only half of it."""
+
+    def __init__(self) -> None:
+        self.start: Message | None = None
+        self.chunks: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+        elif message["type"] == "http.response.body":
+            self.chunks.append(bytes(message.get("body", b"")))
+
+    async def send_half(self, send: Send) -> None:
+        """Send the real status and headers, promising the whole body, and half the body."""
+        if self.start is None:
+            await _send_truncated(send)
+            return
+        body = b"".join(self.chunks)
+        skipped = (b"content-length", b"transfer-encoding")
+        headers = [
+            (name, value)
+            for name, value in self.start.get("headers", [])
+            if name.lower() not in skipped
+        ]
+        # An empty body still promises a byte, so it is cut short too.
+        headers.append((b"content-length", str(max(len(body), 1)).encode()))
+        await send({**self.start, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
 
 
 # -- query parameters -------------------------------------------------------------------------
