@@ -51,7 +51,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 import attrs
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskGroup
 
 from ._exceptions import APIError, InvalidInputError
 from ._pacing import Pacer
@@ -308,16 +308,17 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
             )
         self._mode = "pipelined"
         self._scheduler_stopped = anyio.Event()
+        # The scheduler's shielded scope exists before the scheduler runs, so that `_close`
+        # can cancel it at any moment: a cancellation that comes while the block is being
+        # entered or before the scheduler's first step still stops it.
+        self._fetch_scope = anyio.CancelScope(shield=True)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._task_group = tg
-        try:
-            await tg.start(self._schedule)
-        except BaseException as exc:  # cancelled while starting: unwind the task group
-            self._close()
-            tg.cancel_scope.cancel()
-            if not await tg.__aexit__(type(exc), exc, exc.__traceback__):
-                raise
+        # ``start_soon``, not ``start``: were the caller cancelled while ``start`` waits for
+        # the task to report, the task would go on into its shield and ``start`` would wait
+        # for it forever, shielded too, before `_close` could run.
+        tg.start_soon(self._schedule)
         return self
 
     async def __aexit__(
@@ -448,20 +449,23 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
                 await self._wait_for_change(pause)
             # Leaving the task group waits for the requests already on the wire.
 
-    async def _schedule(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def _schedule(self) -> None:
         """Pipelined mode: keep the window full until cancelled (or a failure stops it)."""
+        scope = self._fetch_scope
         try:
-            task_status.started()
-            # Shielded: only `_close` (from ``__aexit__``) or a failure stops it. An outer
-            # cancellation reaches it through the block's body, which it cancels; this way the
-            # task ends without an exception of its own, and leaving the task group adds none.
-            with anyio.CancelScope(shield=True) as scope:
-                self._fetch_scope = scope
+            # Shielded: only `_close` (from ``__aexit__``, which always calls it) or a failure
+            # stops it. An outer cancellation reaches it through the block's body, which it
+            # cancels; this way the task ends without an exception of its own, and leaving the
+            # task group adds none. The task enters the scope before its first checkpoint, so
+            # no cancellation can reach it outside the scope; when `_close` came first, the
+            # scope is cancelled already, no account has a page to request, and the first
+            # wait ends it.
+            assert scope is not None
+            with scope:
                 async with anyio.create_task_group() as tg:
                     while True:
                         await self._wait_for_change(self._launch(tg))
         finally:
-            self._fetch_scope = None
             if self._scheduler_stopped is not None:
                 self._scheduler_stopped.set()
             self._wake_consumer()

@@ -547,6 +547,52 @@ async def test_pipelined_outer_cancellation_stops_everything() -> None:
     assert len(tracker.requests) == requested
 
 
+CANCEL_AT = [("deadline", 0.0), ("deadline", 1e-4), *[("checkpoints", n) for n in range(40)]]
+
+
+@pytest.mark.anyio
+async def test_pipelined_block_cancelled_at_any_point_ends_promptly_with_nothing_running() -> None:
+    """Cancelled by a deadline that expires while entering, or after 0, 1, 2, ... checkpoints of
+    a task running beside the block (which sweeps the cancellation across entering, the first
+    requests, deliveries and the body), the block ends at once and stops every request."""
+
+    async def cancel_after(checkpoints: int, scope: anyio.CancelScope) -> None:
+        for _ in range(checkpoints):
+            await anyio.lowlevel.checkpoint()
+        scope.cancel()
+
+    hung: list[tuple[str, float]] = []
+
+    async def close_after(seconds: float, pages: ConcurrentPages[Page]) -> None:
+        # Last resort against a hang behind a shield, which no deadline gets through: note it,
+        # and close the iterator (which cancels its shielded requests), so the test can fail.
+        await anyio.sleep(seconds)
+        hung.append((kind, when))
+        await pages.aclose()
+
+    for kind, when in CANCEL_AT:
+        tracker = Tracker()
+        sources = [listing(tracker, f"a{i}@x", 40, 4, steps=lambda n: n % 3) for i in range(3)]
+        pages = ConcurrentPages(sources, concurrency=4, per_account=2)
+        async with anyio.create_task_group() as guard:
+            guard.start_soon(close_after, 10, pages)
+            with anyio.fail_after(10), anyio.CancelScope() as scope:
+                if kind == "deadline":
+                    scope.deadline = anyio.current_time() + when
+                else:
+                    guard.start_soon(cancel_after, int(when), scope)
+                async with pages:
+                    async for _ in pages:
+                        await anyio.lowlevel.checkpoint()
+            guard.cancel_scope.cancel()
+        assert not hung, "the block hung until the iterator was closed from outside"
+        assert tracker.in_flight == 0, (kind, when)
+        requested = len(tracker.requests)
+        with pytest.raises(StopAsyncIteration):
+            await pages.__anext__()
+        assert len(tracker.requests) == requested
+
+
 @pytest.mark.anyio
 async def test_pipelined_timeout_around_the_block_stops_hanging_requests() -> None:
     tracker = Tracker()

@@ -7,7 +7,7 @@ import gc
 import itertools
 import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -517,6 +517,69 @@ async def test_pipelined_body_exception_comes_out_as_is_and_leaves_nothing_behin
         await fail_in_body()
     assert raised.value is error
     await assert_nothing_left_behind(fake, client)
+
+
+CANCEL_POINTS = ["deadline 0", "deadline 1e-4", "first request", "first page", "in the body"]
+"""Where `test_a_cancelled_async_with_block_returns_promptly_and_leaves_nothing_behind`
+cancels: deadlines that expire while the block is being entered, and points reached by events
+(a request arriving at the server, a page delivered, the body waiting on something else)."""
+
+
+async def close_after(seconds: float, pages: batch.ConcurrentPages[Any], hung: list[bool]) -> None:
+    """Last resort against a hang behind a shield, which no deadline gets through: once
+    ``seconds`` have passed, note it in ``hung`` and close ``pages`` (which cancels its shielded
+    requests), so that the test fails instead of blocking the run."""
+    await anyio.sleep(seconds)
+    hung.append(True)
+    await pages.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("point", CANCEL_POINTS)
+async def test_a_cancelled_async_with_block_returns_promptly_and_leaves_nothing_behind(
+    fake_and_client: tuple[FakeKlingServer, KlingClient], point: str, mode: str
+) -> None:
+    fake, client = fake_and_client
+    fake.latency = 0.02
+    pages = batch.iter_pages(client, fake.emails, page_size=5, concurrency=6, per_account=2)
+    delivered = anyio.Event()
+    seen: list[int] = []
+    hung: list[bool] = []
+    async with anyio.create_task_group() as guard:
+        guard.start_soon(close_after, 10, pages, hung)
+        with anyio.fail_after(10):
+            with anyio.CancelScope() as scope:
+                if point.startswith("deadline"):
+                    scope.deadline = anyio.current_time() + float(point.split()[1])
+                elif point == "first request":
+                    guard.start_soon(cancel_when, fake.wait_for_requests(1), scope)
+                elif point == "in the body":
+                    guard.start_soon(cancel_when, delivered.wait(), scope)
+                async with entered(pages, mode):
+                    async for p in pages:
+                        seen.append(p.page_num)
+                        if point == "first page":
+                            scope.cancel()
+                        elif point == "in the body":
+                            delivered.set()
+                            await anyio.sleep_forever()
+        guard.cancel_scope.cancel()
+
+    assert not hung, "the block hung until the iterator was closed from outside"
+    assert scope.cancelled_caught
+    if point == "in the body":
+        assert seen == [1]
+    elif point == "first page":
+        assert seen[0] == 1  # (pages already buffered may still come before the next checkpoint)
+    with pytest.raises(StopAsyncIteration):
+        await pages.__anext__()
+    await assert_nothing_left_behind(fake, client)
+
+
+async def cancel_when(event: Awaitable[object], scope: anyio.CancelScope) -> None:
+    await event
+    scope.cancel()
 
 
 @pytest.mark.anyio
