@@ -30,6 +30,15 @@ class Pacer:
         """Seconds between two starts."""
         return self._interval
 
+    @property
+    def last_start(self) -> float | None:
+        """When the latest start was taken, on anyio's clock (None before the first).
+
+        A start is taken no sooner than `interval` after the one before it, so successive
+        values are at least that far apart; tests measure pacing at the client with it.
+        """
+        return self._last_start
+
     async def wait(self) -> None:
         """Return when the caller may start its call (waiters are served in arrival order)."""
         async with self._turn:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from kling_async import (
@@ -23,6 +23,7 @@ from kling_async import (
     ServerError,
     batch,
 )
+from kling_async._pacing import Pacer
 from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
 
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
@@ -50,6 +51,62 @@ async def serve(**options: Any) -> AsyncIterator[tuple[FakeKlingServer, KlingCli
 async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
     async with serve() as pair:
         yield pair
+
+
+@contextlib.asynccontextmanager
+async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingClient]:
+    """A client (for the first account) whose first ``count`` requests wait, just before they
+    are sent, until ``count`` of them wait at once. A test that gets past them shows the SDK
+    had ``count`` requests in flight together, however slowly the machine runs it; one that
+    cannot hangs until its deadline."""
+    arrived = 0
+    all_in = anyio.Event()
+
+    async def hold(request: httpx.Request) -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived >= count:
+            all_in.set()
+        await all_in.wait()
+
+    async with httpx.AsyncClient(event_hooks={"request": [hold]}) as http:
+        options: dict[str, Any] = {"base_url": fake.base_url, "email": fake.emails[0]}
+        async with KlingClient(fake.token, http_client=http, retry=FAST_RETRY, **options) as client:
+            yield client
+
+
+@pytest.fixture
+def pacer_starts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every start a `Pacer` lets go during the test, as `Pacer.last_start`: when the call was let
+    go, measured at the client on anyio's clock. (The server notes an arrival later than that,
+    by a delay that varies with the machine's load.)"""
+    starts: list[float] = []
+
+    def note(pacer: Pacer) -> None:
+        if pacer.last_start is not None and (not starts or starts[-1] != pacer.last_start):
+            starts.append(pacer.last_start)
+
+    try_start, wait = Pacer.try_start, Pacer.wait
+
+    def recording_try_start(self: Pacer) -> float:
+        pause = try_start(self)
+        note(self)
+        return pause
+
+    async def recording_wait(self: Pacer) -> None:
+        await wait(self)
+        note(self)
+
+    monkeypatch.setattr(Pacer, "try_start", recording_try_start)
+    monkeypatch.setattr(Pacer, "wait", recording_wait)
+    return starts
+
+
+async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.CancelScope) -> None:
+    """Once ``await condition()`` returns, make ``scope``'s deadline expire: a timeout that
+    comes at a chosen point rather than after a guessed delay."""
+    await condition()
+    scope.deadline = anyio.current_time()
 
 
 def work_ids(fake: FakeKlingServer, count: int) -> list[str]:
@@ -260,33 +317,38 @@ def test_a_deleted_count_without_ids_confirms_a_chunk_only_when_it_covers_every_
 
 
 @pytest.mark.anyio
-async def test_chunks_overlap_within_the_concurrency_limit(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    fake.latency = 0.1
-    started = time.perf_counter()
-    result = await batch.download(client, work_ids(fake, 120), concurrency=4)
-    elapsed = time.perf_counter() - started
+async def test_chunks_overlap_within_the_concurrency_limit() -> None:
+    async with (
+        FakeKlingServer(accounts=1, works_per_account=1000, seed=0) as fake,
+        held_client(fake, 4) as client,  # gets through only with 4 calls in flight at once
+    ):
+        fake.latency = 0.02
+        with anyio.fail_after(10):
+            result = await batch.download(client, work_ids(fake, 120), concurrency=4)
 
-    assert result.ok
-    assert 2 <= fake.max_in_flight <= 4
-    # 12 calls one after another take at least 12 latencies; overlapped, about 3.
-    assert elapsed < 12 * fake.latency
+        assert result.ok
+        assert len(calls(fake, "/assets/download")) == 12
+        assert fake.max_in_flight <= 4
 
 
 @pytest.mark.anyio
 async def test_max_per_second_spaces_out_chunk_starts(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
+    fake_and_client: tuple[FakeKlingServer, KlingClient], pacer_starts: list[float]
 ) -> None:
     fake, client = fake_and_client
+    interval = 1 / 20
+    begin = anyio.current_time()
     await batch.delete_uploaded(client, upload_ids(fake, 60), max_per_second=20)
-    starts = sorted(r.start for r in calls(fake, "/assets/uploaded"))
-    assert len(starts) == 6
-    # Paced, starts are 50 ms apart; unpaced they would be a millisecond or two apart. The
-    # slack absorbs the server noting an arrival a little after the send on a busy machine.
-    assert all(later - earlier >= 0.05 - 0.02 for earlier, later in itertools.pairwise(starts))
-    assert starts[-1] - starts[0] >= 5 * 0.05 - 0.02
+    elapsed = anyio.current_time() - begin
+
+    assert len(calls(fake, "/assets/uploaded")) == 6
+    # Measured at the client: each call was let go by the pacer, one start every interval,
+    # never closer (a float's rounding aside), so the six took at least five intervals on the
+    # client's clock.
+    assert len(pacer_starts) == 6
+    assert all(b - a >= interval * (1 - 1e-9) for a, b in itertools.pairwise(pacer_starts))
+    assert begin <= pacer_starts[0]
+    assert elapsed >= 5 * interval * (1 - 1e-9)
 
 
 @pytest.mark.anyio
@@ -296,8 +358,11 @@ async def test_cancelling_the_caller_stops_every_chunk_promptly(
     fake, client = fake_and_client
     fake.add_faults(*[Fault.hang()] * 4, path="/assets/download")
     with anyio.fail_after(5):
-        with anyio.move_on_after(0.2) as scope:
-            await batch.download(client, work_ids(fake, 100), concurrency=4)
+        async with anyio.create_task_group() as tg:
+            with anyio.CancelScope() as scope:
+                # The timeout expires once the 4 calls (concurrency) are on the wire.
+                tg.start_soon(expire_when, lambda: fake.wait_for_requests(4), scope)
+                await batch.download(client, work_ids(fake, 100), concurrency=4)
     assert scope.cancelled_caught
     assert len(fake.requests) == 4
     assert checked_out_connections(client) == 0

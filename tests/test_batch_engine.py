@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import aclosing
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -13,6 +15,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from trio.testing import MockClock
 
 from kling_async import APIError, BatchError
 from kling_async._chunking import BatchResult, chunked, run_chunks
@@ -36,9 +39,25 @@ class Tracker:
     account_in_flight: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
     account_max: dict[str, int] = attrs.Factory(lambda: defaultdict(int))
     requests: list[tuple[str, int]] = attrs.Factory(list)
+    starts: list[float] = attrs.Factory(list)  # anyio.current_time() as each request started
+    _waiters: list[tuple[int, anyio.Event]] = attrs.Factory(list)
 
     def pages_requested(self, email: str) -> list[int]:
         return [page for who, page in self.requests if who == email]
+
+    def record(self, email: str, page_num: int) -> None:
+        self.requests.append((email, page_num))
+        self.starts.append(anyio.current_time())
+        for count, event in self._waiters:
+            if len(self.requests) >= count:
+                event.set()
+
+    async def wait_for_requests(self, count: int) -> None:
+        """Return once ``count`` requests have started."""
+        if len(self.requests) < count:
+            event = anyio.Event()
+            self._waiters.append((count, event))
+            await event.wait()
 
 
 def listing(
@@ -59,7 +78,7 @@ def listing(
     failing = failures or {}
 
     async def fetch(page_num: int) -> Page:
-        tracker.requests.append((email, page_num))
+        tracker.record(email, page_num)
         tracker.in_flight += 1
         tracker.account_in_flight[email] += 1
         tracker.max_in_flight = max(tracker.max_in_flight, tracker.in_flight)
@@ -104,6 +123,26 @@ def by_account(items: list[AccountPage[Page]]) -> dict[str | None, list[int]]:
     return found
 
 
+def shuffled(n: int) -> int:
+    """Checkpoints for page ``n``: completion order differs from request order."""
+    return (7 * n) % 5
+
+
+def on_mock_clock() -> Any:
+    """An ``anyio_backend`` for tests of timing: trio on a `MockClock` that jumps to the next
+    deadline whenever every task waits. Time is virtual and exact, however loaded the
+    machine: a wait of 0.1 s takes exactly 0.1 s, and no time passes while any task runs."""
+    clock = MockClock(autojump_threshold=0)
+    return pytest.param(("trio", {"clock": clock}), id="trio-mockclock")
+
+
+async def expire_when(condition: Callable[[], Any], scope: anyio.CancelScope) -> None:
+    """Once ``await condition()`` returns, make ``scope``'s deadline expire: a timeout that
+    comes at a chosen point rather than after a guessed delay."""
+    await condition()
+    scope.deadline = anyio.current_time()
+
+
 # -- delivery ---------------------------------------------------------------------------------
 
 
@@ -142,7 +181,7 @@ async def test_nothing_runs_between_two_pages() -> None:
 @pytest.mark.anyio
 async def test_in_flight_stays_within_concurrency_and_per_account() -> None:
     tracker = Tracker()
-    sources = [listing(tracker, f"a{i}@x", 40, 2, delay=lambda n: 0.002) for i in range(2)]
+    sources = [listing(tracker, f"a{i}@x", 40, 2, steps=lambda n: 2) for i in range(2)]
     await collect(ConcurrentPages(sources, concurrency=5, per_account=3))
 
     assert tracker.max_in_flight == 5
@@ -153,7 +192,7 @@ async def test_in_flight_stays_within_concurrency_and_per_account() -> None:
 @pytest.mark.parametrize(("total", "per_account"), [(0, 4), (8, 4), (9, 4), (9, 1), (100, 7)])
 async def test_pages_past_the_end_stay_below_per_account(total: int, per_account: int) -> None:
     tracker = Tracker()
-    sources = [listing(tracker, "a@x", total, 4, delay=lambda n: 0.001)]
+    sources = [listing(tracker, "a@x", total, 4, steps=shuffled)]
     items = await collect(ConcurrentPages(sources, concurrency=16, per_account=per_account))
 
     requested = tracker.pages_requested("a@x")
@@ -194,7 +233,7 @@ async def test_raise_mode_yields_earlier_pages_then_raises_the_error_itself() ->
     boom = Boom("page 3")
     # Page 3 fails before pages 1 and 2 arrive; they are still yielded first.
     failing = listing(
-        tracker, "bad@x", 40, 4, delay=lambda n: 0.0 if n == 3 else 0.01, failures={3: boom}
+        tracker, "bad@x", 40, 4, steps=lambda n: 0 if n == 3 else 5, failures={3: boom}
     )
     pages = ConcurrentPages([failing], concurrency=8, per_account=4)
     seen: list[int] = []
@@ -228,8 +267,9 @@ async def test_raise_mode_cancels_requests_still_on_the_wire() -> None:
 @pytest.mark.anyio
 async def test_a_failure_past_the_end_is_not_an_error() -> None:
     tracker = Tracker()
+    # Page 3 fails before page 2 (empty: the end) arrives.
     sources = [
-        listing(tracker, "a@x", 4, 4, delay=lambda n: 0.01 if n == 2 else 0.0, failures={3: Boom()})
+        listing(tracker, "a@x", 4, 4, steps=lambda n: 5 if n == 2 else 0, failures={3: Boom()})
     ]
     items = await collect(ConcurrentPages(sources, concurrency=8, per_account=4))
     assert [item.page_num for item in items] == [1]
@@ -266,16 +306,30 @@ async def test_api_errors_get_the_account_and_page_they_are_about() -> None:
 @pytest.mark.anyio
 async def test_a_cancelled_call_leaves_nothing_running_and_iteration_can_resume() -> None:
     tracker = Tracker()
+    # a@x's page 2 hangs the first time it is asked for, and answers the second time.
+    _, hanging = listing(tracker, "a@x", 20, 4, delay=lambda n: math.inf)
+    _, answering = listing(tracker, "a@x", 20, 4)
+    stuck = anyio.Event()
+
+    async def fetch(page_num: int) -> Page:
+        if page_num == 2 and not stuck.is_set():
+            stuck.set()
+            return await hanging.fetch(page_num)
+        return await answering.fetch(page_num)
+
     sources = [
-        listing(tracker, "a@x", 20, 4, delay=lambda n: 0.3 if n == 2 else 0.0),
+        ("a@x", PageSource(fetch=fetch, count=len, page_size=4)),
         listing(tracker, "b@x", 8, 4),
     ]
     pages = ConcurrentPages(sources, concurrency=2, per_account=2)
     got = []
     async with aclosing(pages):
-        with anyio.move_on_after(0.1) as scope:
-            async for item in pages:
-                got.append((item.email, item.page_num))
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                with anyio.CancelScope() as scope:
+                    tg.start_soon(expire_when, stuck.wait, scope)
+                    async for item in pages:
+                        got.append((item.email, item.page_num))
         assert scope.cancelled_caught
         assert tracker.in_flight == 0
         got.extend([(item.email, item.page_num) async for item in pages])
@@ -321,31 +375,63 @@ async def test_two_tasks_cannot_advance_one_iterator_at_once() -> None:
 @pytest.mark.anyio
 async def test_pacing_holds_back_launches_and_a_ready_page_stops_them() -> None:
     tracker = Tracker()
-    pacer = Pacer(10.0)  # starts 100 ms apart
+    pacer = Pacer(1e-3)  # starts 1000 s apart: the second never comes during the test
     sources = [listing(tracker, "a@x", 100, 4)]
     pages = ConcurrentPages(sources, concurrency=4, per_account=4, pacer=pacer)
-    async with aclosing(pages):
-        item = await pages.__anext__()
+    with anyio.fail_after(5):  # a ready page does not wait for the pacer, nor does leaving
+        async with aclosing(pages):
+            item = await pages.__anext__()
     assert item.page_num == 1
     assert tracker.requests == [("a@x", 1)]
 
 
 @pytest.mark.anyio
-async def test_pacer_spaces_starts_evenly() -> None:
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio", on_mock_clock()])
+async def test_pacer_spaces_starts_evenly(anyio_backend: Any) -> None:
     pacer = make_pacer(50)
     assert pacer is not None
     starts: list[float] = []
 
     async def start() -> None:
         await pacer.wait()
-        starts.append(anyio.current_time())
+        starts.append(pacer.last_start or 0.0)  # the start this call was let go at
 
     begin = anyio.current_time()
     async with anyio.create_task_group() as tg:
         for _ in range(5):
             tg.start_soon(start)
-    # The k-th start comes no sooner than k intervals after the first could.
-    assert all(when >= begin + k * pacer.interval for k, when in enumerate(sorted(starts)))
+    elapsed = anyio.current_time() - begin
+
+    # One start every interval, the first at once: never closer (a float's rounding aside),
+    # so five starts span at least four intervals of the clock the callers see.
+    assert begin <= starts[0]
+    assert all(b - a >= pacer.interval * (1 - 1e-9) for a, b in itertools.pairwise(starts))
+    assert elapsed >= 4 * pacer.interval * (1 - 1e-9)
+    if isinstance(anyio_backend, tuple):  # on the mock clock's virtual time: exactly so
+        assert starts == pytest.approx([begin + k * pacer.interval for k in range(5)])
+        assert elapsed == pytest.approx(4 * pacer.interval)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", [on_mock_clock()])
+@pytest.mark.parametrize("mode", ["wave", "pipelined"])
+async def test_paced_requests_start_exactly_one_interval_apart(mode: str) -> None:
+    tracker = Tracker()
+    pacer = Pacer(10.0)  # starts 100 ms apart
+    pages = ConcurrentPages(
+        [listing(tracker, "a@x", 100, 4)], concurrency=4, per_account=4, pacer=pacer
+    )
+    begin = anyio.current_time()
+    async with pages if mode == "pipelined" else aclosing(pages):
+        assert [item.page_num async for item in pages] == expected_pages(100, 4)
+    elapsed = anyio.current_time() - begin
+
+    count = len(tracker.requests)
+    assert last_page(100, 4) <= count < last_page(100, 4) + 4  # up to per_account - 1 past the end
+    # Measured where the requests start, on virtual time: exactly one interval apart, the first
+    # at once, and nothing waits for the pacer once the last page is in.
+    assert tracker.starts == pytest.approx([begin + k * pacer.interval for k in range(count)])
+    assert elapsed == pytest.approx((count - 1) * pacer.interval)
 
 
 @pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), True, "5"])
@@ -422,7 +508,7 @@ async def test_pipelined_keeps_fetching_while_the_body_holds_a_page() -> None:
 @pytest.mark.anyio
 async def test_pipelined_in_flight_stays_within_concurrency_and_per_account() -> None:
     tracker = Tracker()
-    sources = [listing(tracker, f"a{i}@x", 40, 2, delay=lambda n: 0.002) for i in range(2)]
+    sources = [listing(tracker, f"a{i}@x", 40, 2, steps=lambda n: 2) for i in range(2)]
     await collect_pipelined(ConcurrentPages(sources, concurrency=5, per_account=3))
 
     assert tracker.max_in_flight == 5
@@ -435,7 +521,7 @@ async def test_pipelined_pages_past_the_end_stay_below_per_account(
     total: int, per_account: int
 ) -> None:
     tracker = Tracker()
-    sources = [listing(tracker, "a@x", total, 4, delay=lambda n: 0.001)]
+    sources = [listing(tracker, "a@x", total, 4, steps=shuffled)]
     pages = ConcurrentPages(sources, concurrency=16, per_account=per_account)
     items = await collect_pipelined(pages)
 
@@ -450,7 +536,7 @@ async def test_pipelined_raise_mode_yields_earlier_pages_then_raises_the_error_i
     tracker = Tracker()
     boom = Boom("page 3")
     failing = listing(
-        tracker, "bad@x", 40, 4, delay=lambda n: 0.0 if n == 3 else 0.01, failures={3: boom}
+        tracker, "bad@x", 40, 4, steps=lambda n: 0 if n == 3 else 5, failures={3: boom}
     )
     pages = ConcurrentPages([failing], concurrency=8, per_account=4)
     seen: list[int] = []
@@ -598,10 +684,13 @@ async def test_pipelined_timeout_around_the_block_stops_hanging_requests() -> No
     tracker = Tracker()
     sources = [listing(tracker, f"a{i}@x", 100, 4, delay=lambda n: math.inf) for i in range(3)]
     with anyio.fail_after(5):
-        with anyio.move_on_after(0.05) as scope:
-            async with ConcurrentPages(sources, concurrency=4, per_account=2) as pages:
-                async for _ in pages:
-                    pass  # pragma: no cover - nothing ever arrives
+        async with anyio.create_task_group() as tg:
+            with anyio.CancelScope() as scope:
+                # The timeout expires once the 4 requests (concurrency) are on the wire.
+                tg.start_soon(expire_when, lambda: tracker.wait_for_requests(4), scope)
+                async with ConcurrentPages(sources, concurrency=4, per_account=2) as pages:
+                    async for _ in pages:
+                        pass  # pragma: no cover - nothing ever arrives
     assert scope.cancelled_caught
     assert len(tracker.requests) == 4
     assert tracker.in_flight == 0
@@ -656,9 +745,9 @@ async def test_a_page_iterator_is_entered_once_and_only_before_iterating() -> No
 @pytest.mark.anyio
 async def test_pipelined_pacing_holds_back_launches() -> None:
     tracker = Tracker()
-    pacer = Pacer(1.0)  # starts a second apart
+    pacer = Pacer(1e-3)  # starts 1000 s apart: the second never comes during the test
     sources = [listing(tracker, "a@x", 100, 4)]
-    with anyio.fail_after(5):  # leaving the block does not wait for the pacer
+    with anyio.fail_after(5):  # a ready page does not wait for the pacer, nor does leaving
         async with ConcurrentPages(sources, concurrency=4, per_account=4, pacer=pacer) as pages:
             item = await pages.__anext__()
             assert item.page_num == 1
@@ -775,7 +864,8 @@ def test_chunked_splits_in_order(count: int, size: int, lengths: list[int]) -> N
 @pytest.mark.anyio
 async def test_run_chunks_keeps_going_past_failures_and_keeps_input_order() -> None:
     async def call(ids: tuple[str, ...]) -> int:
-        await anyio.sleep(0.001 * (5 - len(ids)))
+        for _ in range(int(ids[0]) % 3):  # chunks finish out of order
+            await anyio.lowlevel.checkpoint()
         if "3" in ids:
             raise Boom(ids)
         return len(ids)
@@ -797,15 +887,21 @@ async def test_run_chunks_keeps_going_past_failures_and_keeps_input_order() -> N
 @pytest.mark.anyio
 async def test_run_chunks_is_cancelled_with_its_caller() -> None:
     started = 0
+    all_started = anyio.Event()
 
     async def call(ids: tuple[str, ...]) -> None:
         nonlocal started
         started += 1
-        await anyio.sleep(10)
+        if started == 4:
+            all_started.set()
+        await anyio.sleep_forever()
 
     with anyio.fail_after(5):
-        with anyio.move_on_after(0.05):
-            await run_chunks(chunked([str(n) for n in range(100)], 10), call, concurrency=4)
+        async with anyio.create_task_group() as tg:
+            with anyio.CancelScope() as scope:
+                tg.start_soon(expire_when, all_started.wait, scope)  # a timeout, once all run
+                await run_chunks(chunked([str(n) for n in range(100)], 10), call, concurrency=4)
+    assert scope.cancelled_caught
     assert started == 4
 
 

@@ -6,8 +6,7 @@ import contextlib
 import gc
 import itertools
 import math
-import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -24,6 +23,7 @@ from kling_async import (
     RetryPolicy,
     batch,
 )
+from kling_async._pacing import Pacer
 from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
 
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
@@ -46,6 +46,74 @@ async def serve(**options: Any) -> AsyncIterator[tuple[FakeKlingServer, KlingCli
 async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
     async with serve() as pair:
         yield pair
+
+
+@contextlib.asynccontextmanager
+async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingClient]:
+    """A client whose first ``count`` requests wait, just before they are sent, until ``count``
+    of them wait at once. A test that gets past them shows the SDK had ``count`` requests in
+    flight together, however slowly the machine runs it; one that cannot hangs until its
+    deadline."""
+    arrived = 0
+    all_in = anyio.Event()
+
+    async def hold(request: httpx.Request) -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived >= count:
+            all_in.set()
+        await all_in.wait()
+
+    async with (
+        httpx.AsyncClient(event_hooks={"request": [hold]}) as http,
+        KlingClient(
+            fake.token, base_url=fake.base_url, retry=FAST_RETRY, http_client=http
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def pacer_starts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every start a `Pacer` lets go during the test, as `Pacer.last_start`: when the call was let
+    go, measured at the client on anyio's clock. (The server notes an arrival later than that,
+    by a delay that varies with the machine's load.)"""
+    starts: list[float] = []
+
+    def note(pacer: Pacer) -> None:
+        if pacer.last_start is not None and (not starts or starts[-1] != pacer.last_start):
+            starts.append(pacer.last_start)
+
+    try_start, wait = Pacer.try_start, Pacer.wait
+
+    def recording_try_start(self: Pacer) -> float:
+        pause = try_start(self)
+        note(self)
+        return pause
+
+    async def recording_wait(self: Pacer) -> None:
+        await wait(self)
+        note(self)
+
+    monkeypatch.setattr(Pacer, "try_start", recording_try_start)
+    monkeypatch.setattr(Pacer, "wait", recording_wait)
+    return starts
+
+
+async def settled(client: KlingClient) -> None:
+    """Return once every task waits and no request of ``client`` is in flight: a request the
+    SDK launched by then would hold one of the client's pool slots."""
+    while True:
+        await anyio.wait_all_tasks_blocked()
+        if client._pool_slots.borrowed_tokens == 0:
+            return
+
+
+async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.CancelScope) -> None:
+    """Once ``await condition()`` returns, make ``scope``'s deadline expire: a timeout that
+    comes at a chosen point rather than after a guessed delay."""
+    await condition()
+    scope.deadline = anyio.current_time()
 
 
 MODES = ["wave", "pipelined"]
@@ -193,25 +261,29 @@ async def test_pages_requested_past_each_accounts_end_stay_below_per_account(
 
 
 @pytest.mark.anyio
-async def test_requests_overlap_within_concurrency_and_per_account(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    fake.latency = 0.08
-    started = time.perf_counter()
-    pages = batch.iter_pages(client, fake.emails, page_size=10, concurrency=6, per_account=3)
-    assert (pages.concurrency, pages.per_account) == (6, 3)
-    async with aclosing(pages):
-        count = len([p async for p in pages])
-    elapsed = time.perf_counter() - started
+@pytest.mark.parametrize("mode", MODES)
+async def test_requests_overlap_within_concurrency_and_per_account(mode: str) -> None:
+    async with (
+        FakeKlingServer(accounts=3, works_per_account=120, seed=0) as fake,
+        held_client(fake, 6) as client,  # gets through only with 6 requests in flight at once
+    ):
+        fake.latency = 0.02
+        fake.jitter = 0.01  # answers arrive out of order
+        pages = batch.iter_pages(client, fake.emails, page_size=10, concurrency=6, per_account=3)
+        assert (pages.concurrency, pages.per_account) == (6, 3)
+        with anyio.fail_after(10):
+            async with entered(pages, mode):
+                count = len([p async for p in pages])
 
-    requests = listing_requests(fake)
-    assert count == sum(math.ceil(len(a.tasks) / 10) for a in fake.data.accounts)
-    assert 2 <= fake.max_in_flight <= 6
-    for email in fake.emails:
-        assert max_overlap([r for r in requests if r.email == email]) <= 3
-    # One request after another would take at least one latency each.
-    assert elapsed < len(requests) * fake.latency
+        requests = listing_requests(fake)
+        assert count == sum(math.ceil(len(a.tasks) / 10) for a in fake.data.accounts)
+        assert fake.max_in_flight <= 6
+        for account in fake.data.accounts:
+            mine = [r for r in requests if r.email == account.email]
+            numbers = [int(r.query["pageNum"]) for r in mine]
+            assert len(numbers) == len(set(numbers)), "no page is asked for twice"
+            assert max(numbers) - (len(account.tasks) // 10 + 1) < 3
+            assert max_overlap(mine) <= 3
 
 
 @pytest.mark.anyio
@@ -319,11 +391,14 @@ async def test_a_timeout_with_requests_on_the_wire_stops_them_promptly(
     fake, client = fake_and_client
     fake.add_faults(*[Fault.hang()] * 6, path="/assets")  # the first requests never answer
     with anyio.fail_after(5):
-        with anyio.move_on_after(0.2) as scope:
-            pages = batch.iter_pages(client, fake.emails, concurrency=6, per_account=2)
-            async with entered(pages, mode):
-                async for _ in pages:
-                    pass
+        async with anyio.create_task_group() as tg:
+            with anyio.CancelScope() as scope:
+                # The timeout expires once the 6 requests (concurrency) are on the wire.
+                tg.start_soon(expire_when, lambda: fake.wait_for_requests(6), scope)
+                pages = batch.iter_pages(client, fake.emails, concurrency=6, per_account=2)
+                async with entered(pages, mode):
+                    async for _ in pages:
+                        pass
     assert scope.cancelled_caught
     assert len(fake.requests) == 6
     assert checked_out_connections(client) == 0
@@ -448,40 +523,25 @@ async def test_pipelined_requests_stay_on_the_wire_while_the_body_holds_a_page(
 ) -> None:
     fake, client = fake_and_client
     fake.latency = 0.02
+    per_account = 4
     async with batch.iter_pages(
-        client, fake.emails, page_size=5, concurrency=6, per_account=4
+        client, fake.emails, page_size=5, concurrency=6, per_account=per_account
     ) as pages:
-        await pages.__anext__()
-        # Every account's window fills up (4 pages ahead each, the delivered one's account
-        # from its page 2), with no further __anext__: 12 requests.
-        with anyio.fail_after(5):
-            await fake.wait_for_requests(12)
-            await fake.wait_idle()
-        assert len(listing_requests(fake)) == 12  # and no more: the window holds them back
+        first = await pages.__anext__()
+        assert first.page_num == 1
+        # With no further __anext__, every account's window fills up: pages n .. n +
+        # per_account - 1 are requested, n being its next page to deliver (2 for the account
+        # of the page delivered, 1 for the others; every account has more pages than that).
+        window = {
+            email: list(range(1, per_account + 1 + (email == first.email))) for email in fake.emails
+        }
+        with anyio.fail_after(10):
+            await fake.wait_for_requests(sum(len(pages) for pages in window.values()))
+            await settled(client)
+        # ... and nothing past it, even once everything has settled: the window holds it back.
+        assert {email: sorted(pages_requested(fake, email)) for email in fake.emails} == window
         assert fake.max_in_flight <= 6
     await assert_nothing_left_behind(fake, client)
-
-
-@pytest.mark.anyio
-async def test_pipelined_requests_overlap_within_concurrency_and_per_account(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    fake.latency = 0.05
-    fake.jitter = 0.02
-    pages = batch.iter_pages(client, fake.emails, page_size=10, concurrency=6, per_account=3)
-    async with pages:
-        count = len([p async for p in pages])
-
-    requests = listing_requests(fake)
-    assert count == sum(math.ceil(len(a.tasks) / 10) for a in fake.data.accounts)
-    assert 2 <= fake.max_in_flight <= 6
-    for account in fake.data.accounts:
-        mine = [r for r in requests if r.email == account.email]
-        numbers = [int(r.query["pageNum"]) for r in mine]
-        assert len(numbers) == len(set(numbers)), "no page is asked for twice"
-        assert max(numbers) - (len(account.tasks) // 10 + 1) < 3
-        assert max_overlap(mine) <= 3
 
 
 @pytest.mark.anyio
@@ -510,12 +570,17 @@ async def test_pipelined_body_exception_comes_out_as_is_and_leaves_nothing_behin
     async def fail_in_body() -> None:
         async with batch.iter_pages(client, fake.emails, page_size=5) as pages:
             async for _ in pages:
-                await fake.wait_in_flight(3)  # requests on the wire while the body fails
+                # Requests on the wire while the body fails: from now on every request that
+                # arrives hangs, and the page delivered opens its account's window for one more.
+                fake.add_faults(*[Fault.hang()] * 100, path="/assets")
+                await fake.wait_for_requests(len(fake.requests) + 1)
                 raise error
 
-    with pytest.raises(KeyError) as raised:
-        await fail_in_body()
+    with anyio.fail_after(10):
+        with pytest.raises(KeyError) as raised:
+            await fail_in_body()
     assert raised.value is error
+    fake.clear_faults()
     await assert_nothing_left_behind(fake, client)
 
 
@@ -635,19 +700,27 @@ async def test_pipelined_unknown_account_is_raised_as_not_found_and_stops_the_ot
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", MODES)
 async def test_max_per_second_spaces_out_request_starts(
-    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
+    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str, pacer_starts: list[float]
 ) -> None:
     fake, client = fake_and_client
+    interval = 1 / 20
+    begin = anyio.current_time()
     pages = batch.iter_pages(client, fake.emails, page_size=40, max_per_second=20)
     async with entered(pages, mode):
         async for _ in pages:
             pass
-    starts = sorted(r.start for r in listing_requests(fake))
-    assert len(starts) >= 9
-    # Paced, starts are 50 ms apart; unpaced they would be a millisecond or two apart. The
-    # slack absorbs the server noting an arrival a little after the send on a busy machine.
-    assert all(later - earlier >= 0.05 - 0.02 for earlier, later in itertools.pairwise(starts))
-    assert starts[-1] - starts[0] >= (len(starts) - 1) * 0.05 - 0.02
+    elapsed = anyio.current_time() - begin
+
+    requests = len(listing_requests(fake))
+    assert requests >= 9
+    # Measured at the client: every request the server saw was let go by the pacer (a start
+    # taken just before the block ends may be cancelled before it is sent), one start every
+    # interval, never closer (a float's rounding aside), so the requests took at least that
+    # long on the client's clock.
+    assert len(pacer_starts) >= requests
+    assert all(b - a >= interval * (1 - 1e-9) for a, b in itertools.pairwise(pacer_starts))
+    assert begin <= pacer_starts[0]
+    assert elapsed >= (requests - 1) * interval * (1 - 1e-9)
 
 
 @pytest.mark.anyio
