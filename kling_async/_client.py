@@ -28,7 +28,7 @@ from ._exceptions import (
     _describe_body,
     error_class_for_status,
 )
-from ._params import normalize_email
+from ._params import normalize_email, shown
 from ._redact import Redactor
 from ._resources import AssetsResource, ElementsResource, UploadsResource
 from ._retry import RetryPolicy, parse_retry_after
@@ -412,6 +412,8 @@ def _check_base_url(base_url: str | httpx.URL | None) -> str:
         raise InvalidInputError(f"base_url {str(base_url)!r} is not a URL: {exc}") from None
     if url.scheme not in {"http", "https"} or not url.host:
         raise InvalidInputError(f"base_url {str(base_url)!r} must be an http(s) URL with a host")
+    if url.port is not None and not 0 < url.port <= 65535:
+        raise InvalidInputError(f"base_url {str(base_url)!r} has no valid port (1-65535)")
     if url.userinfo:
         # Never echo them; they would also replace the Bearer token (Basic auth).
         raise InvalidInputError(
@@ -430,7 +432,7 @@ def _to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
             if seconds is not None and not _positive_seconds(seconds):
                 raise InvalidInputError(
                     f"timeout: the {phase} timeout must be positive finite seconds or None, "
-                    f"not {seconds!r}"
+                    f"not {shown(seconds)}"
                 )
         return timeout
     if timeout is None:
@@ -438,18 +440,19 @@ def _to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
     if not _positive_seconds(timeout):
         raise InvalidInputError(
             "timeout must be positive finite seconds, an httpx.Timeout or None (no timeout), "
-            f"not {timeout!r}"
+            f"not {shown(timeout)}"
         )
     return httpx.Timeout(float(timeout))
 
 
 def _positive_seconds(value: object) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        return False
+    return math.isfinite(seconds) and seconds > 0
 
 
 def _retry_policy(retry: RetryPolicy | None, max_retries: int | NotGiven) -> RetryPolicy:
@@ -458,9 +461,7 @@ def _retry_policy(retry: RetryPolicy | None, max_retries: int | NotGiven) -> Ret
     policy = retry if retry is not None else RetryPolicy()
     if isinstance(max_retries, NotGiven):
         return policy
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidInputError(f"max_retries must be an int of at least 0, not {max_retries!r}")
-    return attrs.evolve(policy, max_retries=max_retries)
+    return attrs.evolve(policy, max_retries=max_retries)  # RetryPolicy checks the value
 
 
 def _pool_size(http_client: httpx.AsyncClient) -> int | None:

@@ -66,7 +66,7 @@ from ._exceptions import (
     error_class_for_status,
 )
 from ._models import AssetsPage, Work
-from ._params import normalize_email, normalize_file_types, positive_int
+from ._params import normalize_emails, positive_int
 from ._types import ContentType, FileType
 
 __all__ = [
@@ -595,32 +595,33 @@ def _content_length(response: httpx.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _accounts(emails: Sequence[str] | None) -> list[str] | None:
-    """The accounts to export, each once (emails compared without case); None: the default."""
-    if not emails:
-        return None
-    accounts: dict[str, str] = {}
-    for raw in emails:
-        email = normalize_email(raw)
-        assert email is not None
-        accounts.setdefault(email.lower(), email)
-    return list(accounts.values())
+def _accounts(emails: Sequence[str] | str | None) -> list[str] | None:
+    """The accounts to export, each once (without regard to case); None: the default."""
+    accounts = normalize_emails(emails)
+    return None if accounts is None else list(accounts)
 
 
 def _one_file_type(file_type: FileType | str | None) -> FileType | None:
     if file_type is None:
         return None
-    kinds = normalize_file_types(file_type)
-    if kinds is None or len(kinds) != 1:
-        raise InvalidInputError("file_type must be one file type: MP4, MP3, WAV or PNG")
-    return FileType(kinds[0])
+    raw = file_type.value if isinstance(file_type, FileType) else file_type
+    if isinstance(raw, str):
+        try:
+            return FileType(raw.strip().upper())
+        except ValueError:
+            pass
+    choices = ", ".join(member.value for member in FileType)
+    raise InvalidInputError(
+        f"file_type must be one file type ({choices}), or None to choose by content type; "
+        f"not {file_type!r}"
+    )
 
 
 async def export_works(
     client: KlingClient,
     out_dir: str | os.PathLike[str],
     *,
-    emails: Sequence[str] | None = None,
+    emails: Sequence[str] | str | None = None,
     content_type: ContentType | str | None = None,
     file_type: FileType | str | None = None,
     concurrency: int = 8,
@@ -633,7 +634,8 @@ async def export_works(
     Args:
         client: the API client (its retry policy also covers CDN downloads).
         out_dir: the export folder; created when missing, resumed when it holds an export.
-        emails: the accounts; None or empty: the client's default account.
+        emails: the accounts (a single string is one; case does not matter); None: the
+            client's default account.
         content_type: only works of this content type.
         file_type: download this type for every work instead of choosing per work.
         concurrency: at most this many works in progress (and page requests in flight).

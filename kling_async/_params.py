@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 from ._exceptions import InvalidInputError
@@ -21,11 +21,13 @@ __all__ = [
     "canonical_id",
     "normalize_content_type",
     "normalize_email",
+    "normalize_emails",
     "normalize_file_name",
     "normalize_file_types",
     "normalize_ids",
     "path_segment",
     "positive_int",
+    "shown",
 ]
 
 MAX_DELETE_IDS = 10
@@ -41,6 +43,14 @@ _DIGITS = re.compile(r"[0-9]+")
 _ID_LIMIT = 10**MAX_ID_DIGITS
 _FILE_TYPES = {member.value: member.value for member in FileType}
 _CONTENT_TYPES = {member.value: member.value for member in ContentType}
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, shortened: huge ints and long strings are cut."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return "an int of more than 30 digits"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...{text[-15:]}"
 
 
 def canonical_id(text: str) -> str | None:
@@ -117,6 +127,36 @@ def normalize_email(email: object) -> str | None:
     if "@" not in text or any(ch.isspace() or not ch.isprintable() for ch in text):
         raise InvalidInputError(f"email {email!r} is not an email address")
     return text
+
+
+def normalize_emails(emails: object, *, name: str = "emails") -> tuple[str, ...] | None:
+    """Return several accounts' emails, each once; None when not given.
+
+    A single string is one account. Emails compare without regard to case, as the service
+    does; the first spelling is kept. Raises `InvalidInputError` for an empty collection, a
+    value that is not a string, or a string that is not an email address.
+    """
+    if emails is None:
+        return None
+    values: Iterable[object]
+    if isinstance(emails, str):
+        values = (emails,)
+    elif isinstance(emails, Iterable) and not isinstance(emails, (bytes, bytearray, Mapping)):
+        values = emails
+    else:
+        raise InvalidInputError(
+            f"{name} must be an email, a list of emails, or None, not {type(emails).__name__}"
+        )
+    accounts: dict[str, str] = {}
+    for value in values:
+        if not isinstance(value, str):
+            raise InvalidInputError(f"{name}: {value!r} is not an email address")
+        email = normalize_email(value)
+        assert email is not None  # a str never normalises to None
+        accounts.setdefault(email.casefold(), email)
+    if not accounts:
+        raise InvalidInputError(f"{name} is empty; pass None for the client's default account")
+    return tuple(accounts.values())
 
 
 def _choice(value: object, name: str, choices: dict[str, str], fold: str) -> str:

@@ -18,26 +18,28 @@ from ._exceptions import (
     InvalidInputError,
     RateLimitError,
 )
+from ._params import MAX_INT, shown
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
 
 def _count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     name = attribute.name
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError(f"RetryPolicy.{name} must be an int of at least 0, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise InvalidInputError(
+            f"RetryPolicy.{name} must be an int from 0 to {MAX_INT}, not {shown(value)}"
+        )
 
 
 def _secs(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     name = attribute.name
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    try:
+        seconds = float(value) if isinstance(value, (int, float)) else math.nan
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds < 0:
         raise InvalidInputError(
-            f"RetryPolicy.{name} must be finite seconds of at least 0, not {value!r}"
+            f"RetryPolicy.{name} must be finite seconds of at least 0, not {shown(value)}"
         )
 
 

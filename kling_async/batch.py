@@ -83,6 +83,7 @@ from ._params import (
     MAX_DELETE_IDS,
     canonical_id,
     normalize_email,
+    normalize_emails,
     normalize_file_types,
     normalize_ids,
     positive_int,
@@ -358,22 +359,9 @@ def _deleted(chunk: ChunkOutcome[DeleteResult]) -> frozenset[str]:
 
 
 def _accounts(client: KlingClient, emails: Iterable[str] | str | None) -> list[str | None]:
-    """The accounts to list, normalised, duplicates dropped; the client's default for None."""
-    if emails is None:
-        return [client.email]
-    values: Iterable[object] = (emails,) if isinstance(emails, str) else emails
-    if not isinstance(values, Iterable):
-        raise InvalidInputError(f"emails must be a list of emails or None, not {emails!r}")
-    accounts: list[str | None] = []
-    for value in values:
-        if not isinstance(value, str):
-            raise InvalidInputError(f"emails: {value!r} is not an email address")
-        account = normalize_email(value)
-        if account not in accounts:
-            accounts.append(account)
-    if not accounts:
-        raise InvalidInputError("emails is empty; pass None for the client's default account")
-    return accounts
+    """The accounts to list, each once (without regard to case); the client's default for None."""
+    accounts = normalize_emails(emails)
+    return [client.email] if accounts is None else list(accounts)
 
 
 def _concurrency(client: KlingClient, concurrency: int) -> int:

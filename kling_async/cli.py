@@ -276,12 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--accounts", type=_positive, default=3, metavar="N", help="accounts (default 3)"
     )
     fake.add_argument(
-        "--works", type=int, default=120, metavar="N", help="works per account (default 120)"
+        "--works", type=_positive, default=120, metavar="N", help="works per account (default 120)"
     )
     fake.add_argument(
-        "--latency", type=float, default=0.0, metavar="MS", help="delay of each API call (0)"
+        "--latency",
+        type=_number(float, 0),
+        default=0.0,
+        metavar="MS",
+        help="delay of each API call (0)",
     )
-    fake.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    fake.add_argument("--seed", type=_number(int, 0), default=0, help="dataset seed (default 0)")
     fake.set_defaults(handler=_fake_server)
     return parser
 

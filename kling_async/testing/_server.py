@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -411,8 +412,8 @@ def _current_async_library() -> str:
 
 
 def _non_negative(name: str, value: float) -> float:
-    if value < 0:
-        raise ValueError(f"{name} must not be negative")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number of at least 0, not {value!r}")
     return float(value)
 
 
