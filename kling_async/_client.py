@@ -103,6 +103,42 @@ class KlingClient:
         http_client: httpx.AsyncClient | None = None,
         limits: httpx.Limits | None = None,
     ) -> None:
+        try:
+            self._configure(
+                token, email, base_url, timeout, max_retries, retry, http_client, limits
+            )
+        except InvalidInputError as exc:
+            # A traceback rendered with locals shows this frame's: let it hold no token.
+            token = None
+            raise exc.with_traceback(None) from None
+        self._bind_resources()
+
+    def _configure(
+        self,
+        token: str | None,
+        email: str | None,
+        base_url: str | httpx.URL | None,
+        timeout: TimeoutTypes,
+        max_retries: int | NotGiven,
+        retry: RetryPolicy | None,
+        http_client: httpx.AsyncClient | None,
+        limits: httpx.Limits | None,
+    ) -> None:
+        """Check every setting and build the client's state (the constructor's body)."""
+        # Settings first, the token last: an error about a setting is raised before any
+        # frame holds the token.
+        self._base_url = _check_base_url(
+            base_url if base_url is not None else os.environ.get("USEAPI_BASE_URL")
+        )
+        self._email = normalize_email(email)
+        self._timeout = _to_timeout(timeout)
+        self._retry = _retry_policy(retry, max_retries)
+        if limits is not None and not isinstance(limits, httpx.Limits):
+            raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidInputError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+            )
         token = _check_token(token if token is not None else os.environ.get("USEAPI_TOKEN"))
         self._redactor = Redactor(token)
         self._headers = httpx.Headers(
@@ -113,29 +149,16 @@ class KlingClient:
                 "User-Agent": f"kling-async/{__version__} httpx/{httpx.__version__}",
             }
         )
-        self._base_url = _check_base_url(
-            base_url if base_url is not None else os.environ.get("USEAPI_BASE_URL")
-        )
-        self._email = normalize_email(email)
-        self._timeout = _to_timeout(timeout)
-        self._retry = _retry_policy(retry, max_retries)
-        if limits is not None and not isinstance(limits, httpx.Limits):
-            raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
         if http_client is None:
             self._http = httpx.AsyncClient(limits=limits or DEFAULT_LIMITS, timeout=self._timeout)
             self._owns_http = True
             self._max_connections = (limits or DEFAULT_LIMITS).max_connections
-        elif isinstance(http_client, httpx.AsyncClient):
+        else:
             self._http = http_client
             self._owns_http = False
             self._max_connections = _pool_size(http_client)
-        else:
-            raise InvalidInputError(
-                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
-            )
         # Requests past the pool size wait here, not in httpx's pool, whose wait times out.
         self._pool_slots = anyio.CapacityLimiter(self._max_connections or math.inf)
-        self._bind_resources()
 
     def _bind_resources(self) -> None:
         self.assets = AssetsResource(self)
@@ -268,20 +291,25 @@ class KlingClient:
                 async with self._pool_slots:
                     response = await self._receive(request)
             except httpx.TimeoutException as exc:
-                error = APITimeoutError(f"{type(exc).__name__} on {method} {url}")
+                error = APITimeoutError(
+                    f"{type(exc).__name__} on {method} {url}",
+                    request=self._redactor.request(request),
+                )
                 outcome = type(exc).__name__
                 error.__cause__ = self._redactor.cause(exc)
             except httpx.DecodingError as exc:
                 # A body whose Content-Encoding lies: damaged in transit, like a cut one.
                 error = APIConnectionError(
                     f"the response body could not be decoded on {method} {url}: "
-                    f"{self._redactor.text(str(exc))}"
+                    f"{self._redactor.text(str(exc))}",
+                    request=self._redactor.request(request),
                 )
                 outcome = type(exc).__name__
                 error.__cause__ = self._redactor.cause(exc)
             except httpx.TransportError as exc:
                 error = APIConnectionError(
-                    f"{type(exc).__name__} on {method} {url}: {self._redactor.text(str(exc))}"
+                    f"{type(exc).__name__} on {method} {url}: {self._redactor.text(str(exc))}",
+                    request=self._redactor.request(request),
                 )
                 outcome = type(exc).__name__
                 error.__cause__ = self._redactor.cause(exc)
@@ -298,11 +326,14 @@ class KlingClient:
                     try:
                         return decode_json(response.content, cast_to, response=response)
                     except ResponseValidationError as invalid:
-                        invalid.message = self._redactor.text(invalid.message)
-                        invalid.args = (invalid.message,)
-                        invalid.request = self._redactor.request(request)
-                        invalid.response = self._redactor.response(response)
-                        raise _with_call_context(invalid, params) from None
+                        # A fresh error, raised outside this block: the decoder's frames
+                        # and chained exceptions hold the raw body.
+                        rejected = ResponseValidationError(
+                            self._redactor.text(invalid.message),
+                            path=invalid.path,
+                            response=self._redactor.response(response),
+                        )
+                    raise _with_call_context(rejected, params)
                 error = _status_error(response, self._redactor)
                 outcome = ""
             if outcome and debug:

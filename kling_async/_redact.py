@@ -73,7 +73,7 @@ class Redactor:
     def response(self, response: httpx.Response) -> httpx.Response:
         """A copy of a read ``response`` whose request and body are redacted."""
         headers = [
-            (name, value)
+            (name, self.text(value))
             for name, value in response.headers.multi_items()
             if name.lower() not in _BODY_HEADERS
         ]
