@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import itertools
@@ -11,6 +12,7 @@ from contextlib import aclosing
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -104,9 +106,30 @@ async def settled(client: KlingClient) -> None:
     """Return once every task waits and no request of ``client`` is in flight: a request the
     SDK launched by then would hold one of the client's pool slots."""
     while True:
-        await anyio.wait_all_tasks_blocked()
+        await all_tasks_blocked()
         if client._pool_slots.borrowed_tokens == 0:
             return
+
+
+async def all_tasks_blocked() -> None:
+    """`anyio.wait_all_tasks_blocked`, except that on asyncio a task waiting on something other
+    than a Future counts as blocked too: on Python 3.10, hypercorn's TaskGroup backport makes
+    its tasks wait on its own objects, which anyio's version cannot inspect."""
+    try:
+        this_task = asyncio.current_task()
+    except RuntimeError:  # trio
+        await anyio.wait_all_tasks_blocked()
+        return
+
+    def blocked(task: asyncio.Task[Any]) -> bool:
+        waiter = getattr(task, "_fut_waiter", None)
+        return waiter is not None and not (isinstance(waiter, asyncio.Future) and waiter.done())
+
+    await anyio.lowlevel.checkpoint()
+    while True:
+        if all(task is this_task or blocked(task) for task in asyncio.all_tasks()):
+            return
+        await anyio.sleep(0.01)  # polled, as anyio's own version does
 
 
 async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.CancelScope) -> None:
