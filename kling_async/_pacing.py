@@ -7,6 +7,7 @@ import math
 import anyio
 
 from ._exceptions import InvalidInputError
+from ._params import shown
 
 __all__ = ["Pacer", "make_pacer"]
 
@@ -68,13 +69,14 @@ def make_pacer(max_per_second: float | None) -> Pacer | None:
     """A `Pacer` for ``max_per_second`` (None: no pacing); reject anything but a positive number."""
     if max_per_second is None:
         return None
-    if (
-        isinstance(max_per_second, bool)
-        or not isinstance(max_per_second, (int, float))
-        or not math.isfinite(max_per_second)
-        or max_per_second <= 0
-    ):
+    rate = math.nan
+    if isinstance(max_per_second, (int, float)) and not isinstance(max_per_second, bool):
+        try:
+            rate = float(max_per_second)
+        except OverflowError:  # an int too large for a float
+            rate = math.inf
+    if not math.isfinite(rate) or rate <= 0:
         raise InvalidInputError(
-            f"max_per_second must be a positive number or None, not {max_per_second!r}"
+            f"max_per_second must be a positive finite number or None, not {shown(max_per_second)}"
         )
-    return Pacer(float(max_per_second))
+    return Pacer(rate)
