@@ -7,12 +7,12 @@ import logging
 import math
 import os
 import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 import anyio
 import attrs
-import httpx
 import orjson
 
 from ._converter import decode_json
@@ -21,6 +21,7 @@ from ._exceptions import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    CDNError,
     ClientClosedError,
     InvalidInputError,
     RateLimitError,
@@ -28,6 +29,7 @@ from ._exceptions import (
     _describe_body,
     error_class_for_status,
 )
+from ._http import HTTP_LIBRARY, httpx, library_of
 from ._params import normalize_email, shown
 from ._redact import Redactor
 from ._resources import AssetsResource, ElementsResource, UploadsResource
@@ -35,7 +37,7 @@ from ._retry import RetryPolicy, parse_retry_after
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "KlingClient"]
+__all__ = ["CDN_TIMEOUT", "DEFAULT_BASE_URL", "DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "KlingClient"]
 
 T = TypeVar("T")
 
@@ -48,7 +50,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 """The connection pool of a client the SDK builds itself (batch concurrency stays within it)."""
 
+CDN_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
+"""File downloads: 10 s to connect, 60 s for each read and write, no limit on waiting for a slot."""
+
 logger = logging.getLogger("kling_async")
+_USER_AGENT = f"kling-async/{__version__} httpx2/{httpx.__version__}"
 
 
 class KlingClient:
@@ -135,10 +141,13 @@ class KlingClient:
         self._retry = _retry_policy(retry, max_retries)
         if limits is not None and not isinstance(limits, httpx.Limits):
             raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+        library = HTTP_LIBRARY if http_client is None else library_of(http_client)
+        if library is None:
             raise InvalidInputError(
-                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+                "http_client must be an httpx2.AsyncClient (or an httpx.AsyncClient of "
+                f"encode/httpx), not {type(http_client).__name__}"
             )
+        self._library = library
         token = _check_token(token if token is not None else os.environ.get("USEAPI_TOKEN"))
         self._redactor = Redactor(token)
         self._headers = httpx.Headers(
@@ -146,9 +155,11 @@ class KlingClient:
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
                 "Accept-Encoding": "gzip, deflate",
-                "User-Agent": f"kling-async/{__version__} httpx/{httpx.__version__}",
+                "User-Agent": _USER_AGENT,
             }
         )
+        # File downloads: no token, and the bytes as stored (hashes are of the file itself).
+        self._cdn_headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
         if http_client is None:
             self._http = httpx.AsyncClient(limits=limits or DEFAULT_LIMITS, timeout=self._timeout)
             self._owns_http = True
@@ -251,6 +262,13 @@ class KlingClient:
         """The account for one call: its own ``email=``, else the client's."""
         return normalize_email(email) if email is not None else self._email
 
+    def _check_open(self, what: str) -> None:
+        if self._http.is_closed:
+            raise ClientClosedError(
+                f"{what}: this KlingClient is closed; make calls inside its `async with` block, "
+                "or before `aclose()`"
+            )
+
     async def _request(
         self,
         method: str,
@@ -264,22 +282,67 @@ class KlingClient:
 
         ``path`` is already percent-encoded; ``params`` are encoded here.
         """
-        if self._http.is_closed:
-            raise ClientClosedError(
-                f"{method} {path.split('?')[0]}: this KlingClient is closed; make calls inside "
-                "its `async with` block, or before `aclose()`"
-            )
-        url = self._base_url + path
+        self._check_open(f"{method} {path.split('?')[0]}")
         request_timeout = self._timeout if isinstance(timeout, NotGiven) else _to_timeout(timeout)
         # Built here, not by the http client: a caller's client lends its pool and transport,
         # never its auth, default headers, cookies or query params.
-        request = httpx.Request(
+        request = self._library.request(
             method,
-            url,
+            self._base_url + path,
             params=params,
             headers=self._headers,
             extensions={"timeout": request_timeout.as_dict()},
         )
+
+        async def decode(response: httpx.Response) -> T:
+            body = await _read_body(response, request)
+            try:
+                return decode_json(body.content, cast_to, response=body)
+            except ResponseValidationError as invalid:
+                # A fresh error, raised outside this block: the decoder's frames and the
+                # exceptions chained to its error hold the raw body.
+                rejected = ResponseValidationError(
+                    self._redactor.text(invalid.message),
+                    path=invalid.path,
+                    response=self._redactor.response(body),
+                )
+            raise rejected
+
+        return await self._send(request, _API, decode, params)
+
+    async def _fetch_file(self, url: str, receive: Callable[[httpx.Response], Awaitable[T]]) -> T:
+        """GET a file from the CDN (no token sent) and hand the streamed response to ``receive``.
+
+        ``receive`` consumes the body (``response.aiter_raw()``) and returns what it made of it;
+        it runs again from the start on each retry. Failures are the client's errors, with
+        `CDNError` for a non-2xx answer; retries follow the client's policy.
+        """
+        self._check_open(f"GET {_without_query(url)}")
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise APIError(f"cannot download {url!r}: not a URL ({exc})") from None
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise APIError(f"cannot download {_without_query(url)}: not an http(s) URL")
+        request = self._library.request(
+            "GET", url, headers=self._cdn_headers, extensions={"timeout": CDN_TIMEOUT.as_dict()}
+        )
+        return await self._send(request, _CDN, receive, None)
+
+    async def _send(
+        self,
+        request: httpx.Request,
+        target: _Target,
+        on_success: Callable[[httpx.Response], Awaitable[T]],
+        params: dict[str, str] | None,
+    ) -> T:
+        """The one send path for API calls and file downloads.
+
+        It sends, times out, maps failures to the SDK's errors, logs and retries;
+        ``on_success`` reads a 2xx response while it is open.
+        """
+        library = self._library
+        label = f"{request.method} {target.describe(request.url)}"
         attempts = self._retry.max_retries + 1
         debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
@@ -287,64 +350,59 @@ class KlingClient:
             attempt += 1
             started = time.perf_counter()
             error: APIError
+            outcome: object = ""
             try:
                 async with self._pool_slots:
-                    response = await self._receive(request)
-            except httpx.TimeoutException as exc:
-                error = APITimeoutError(
-                    f"{type(exc).__name__} on {method} {url}",
-                    request=self._redactor.request(request),
-                )
+                    response = await self._http.send(
+                        request, stream=True, auth=None, follow_redirects=target.follow_redirects
+                    )
+                    try:
+                        if debug:
+                            _log_attempt(label, response.status_code, attempt, attempts, started)
+                        if 200 <= response.status_code < 300:
+                            return await on_success(response)
+                        body = await _read_body(response, request)
+                    finally:
+                        await response.aclose()
+                error = target.status_error(body, self._redactor)
+            except APIError as failed:  # from on_success: the body was cut short or does not fit
+                error = failed
+            except library.timeout as exc:
                 outcome = type(exc).__name__
+                error = APITimeoutError(
+                    f"{outcome} on {label}", request=self._redactor.request(request)
+                )
                 error.__cause__ = self._redactor.cause(exc)
-            except httpx.DecodingError as exc:
-                # A body whose Content-Encoding lies: damaged in transit, like a cut one.
+            except library.decoding as exc:
+                # A body its Content-Encoding does not describe: damaged, like a cut one.
+                outcome = type(exc).__name__
                 error = APIConnectionError(
-                    f"the response body could not be decoded on {method} {url}: "
+                    f"the response body could not be decoded on {label}: "
                     f"{self._redactor.text(str(exc))}",
                     request=self._redactor.request(request),
                 )
-                outcome = type(exc).__name__
                 error.__cause__ = self._redactor.cause(exc)
-            except httpx.TransportError as exc:
+            except library.transport as exc:
+                outcome = type(exc).__name__
                 error = APIConnectionError(
-                    f"{type(exc).__name__} on {method} {url}: {self._redactor.text(str(exc))}",
+                    f"{outcome} on {label}: {self._redactor.text(str(exc))}",
                     request=self._redactor.request(request),
                 )
-                outcome = type(exc).__name__
                 error.__cause__ = self._redactor.cause(exc)
-            except httpx.HTTPError as exc:  # anything else httpx raises: not worth retrying
-                raise _with_call_context(
-                    APIError(f"{type(exc).__name__} on {method} {url}: {exc}"), params
-                ) from self._redactor.cause(exc)
-            else:
-                if debug:
-                    _log_attempt(
-                        method, response.url, response.status_code, attempt, attempts, started
-                    )
-                if response.is_success:
-                    try:
-                        return decode_json(response.content, cast_to, response=response)
-                    except ResponseValidationError as invalid:
-                        # A fresh error, raised outside this block: the decoder's frames
-                        # and chained exceptions hold the raw body.
-                        rejected = ResponseValidationError(
-                            self._redactor.text(invalid.message),
-                            path=invalid.path,
-                            response=self._redactor.response(response),
-                        )
-                    raise _with_call_context(rejected, params)
-                error = _status_error(response, self._redactor)
-                outcome = ""
+            except library.error as exc:  # anything else the library raises: not retried
+                error = APIError(
+                    f"{type(exc).__name__} on {label}: {self._redactor.text(str(exc))}",
+                    request=self._redactor.request(request),
+                )
+                raise _with_call_context(error, params) from self._redactor.cause(exc)
             if outcome and debug:
-                _log_attempt(method, url, outcome, attempt, attempts, started)
+                _log_attempt(label, outcome, attempt, attempts, started)
             wait = self._retry.wait_before(attempt, error)
             if wait is None:
                 raise _with_call_context(error, params)
             logger.info(
-                "retrying %s %s in %.2f s after %s (retry %d of %d)",
-                method,
-                url,
+                "retrying %s in %.2f s after %s (retry %d of %d)",
+                label,
                 wait,
                 _error_label(error),
                 attempt,
@@ -352,33 +410,69 @@ class KlingClient:
             )
             await anyio.sleep(wait)
 
-    async def _receive(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and read its body; decode the body only once it is all in."""
-        response = await self._http.send(request, stream=True, auth=None, follow_redirects=False)
-        if response.is_stream_consumed:  # a transport that read it already (MockTransport)
+
+@attrs.frozen
+class _Target:
+    """How the send path treats one kind of destination: the API, or the file CDN."""
+
+    follow_redirects: bool
+    status_error: Callable[[httpx.Response, Redactor], APIStatusError]
+    describe: Callable[[Any], str]  # a request URL as logs and messages show it
+
+
+async def _read_body(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    """Read a streamed response whole; return it as a plain read response of this library.
+
+    The body is decoded only once it is all in, in plain code: httpx decodes inside async
+    generators that it leaves unclosed when a body does not decode (a warning on trio, a leak
+    until collected). A response from another httpx distribution comes back as this one's.
+    """
+    if response.is_stream_consumed:  # a transport that read it already (MockTransport)
+        if isinstance(response, httpx.Response):
             return response
-        try:
-            raw = b"".join([part async for part in response.aiter_raw()])
-        finally:
-            await response.aclose()
-        # Decoded here, in plain code: httpx decodes inside async generators that it leaves
-        # unclosed when a body does not decode (a warning on trio, a leak until collected).
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=raw,
-            request=request,
-            extensions=response.extensions,
-        )
-
-
-def _log_attempt(
-    method: str, url: object, outcome: object, attempt: int, attempts: int, started: float
-) -> None:
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    logger.debug(
-        "%s %s -> %s (attempt %d/%d, %.1f ms)", method, url, outcome, attempt, attempts, elapsed_ms
+        raw = response.content
+        encoded_headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+    else:
+        raw = b"".join([part async for part in response.aiter_raw()])
+        encoded_headers = response.headers.multi_items()
+    if not isinstance(request, httpx.Request):  # sent through a client of encode/httpx
+        request = httpx.Request(request.method, str(request.url), headers=request.headers.raw)
+    return httpx.Response(
+        response.status_code,
+        headers=encoded_headers,
+        content=raw,
+        request=request,
+        extensions=response.extensions,
     )
+
+
+def _cdn_error(response: httpx.Response, redactor: Redactor) -> APIStatusError:
+    """The error for a CDN answer that is not 2xx (the file, not the work, is missing)."""
+    code = response.status_code
+    reason = response.reason_phrase or httpx.codes.get_reason_phrase(code) or f"HTTP {code}"
+    return CDNError(f"{reason} from the CDN", response=redactor.response(response), body=None)
+
+
+def _without_query(url: object) -> str:
+    """A URL without its query (a CDN URL's signed parameters), for logs and messages."""
+    try:
+        return str(httpx.URL(str(url)).copy_with(query=None, fragment=None))
+    except (httpx.InvalidURL, TypeError):
+        return "the file URL"
+
+
+# API calls are logged with their query (account, page); file URLs without (signed parameters).
+_API = _Target(False, lambda response, redactor: _status_error(response, redactor), str)
+_CDN = _Target(True, _cdn_error, _without_query)
+
+
+def _log_attempt(label: str, outcome: object, attempt: int, attempts: int, started: float) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    logger.debug("%s -> %s (attempt %d/%d, %.1f ms)", label, outcome, attempt, attempts, elapsed_ms)
 
 
 def _with_call_context(error: APIError, params: dict[str, str] | None) -> APIError:

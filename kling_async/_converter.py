@@ -42,7 +42,7 @@ from cattrs.preconf.orjson import OrjsonConverter, make_converter
 from ._exceptions import ResponseValidationError
 
 if TYPE_CHECKING:
-    import httpx
+    from ._http import httpx
 
 __all__ = ["converter", "decode_json", "structure", "unstructure", "wire_name"]
 

@@ -12,7 +12,8 @@ KlingError
 │   │   ├── NotFoundError                   404
 │   │   ├── RateLimitError                  429 (on Kling: every account is at capacity)
 │   │   ├── AccountError                    596 (the Kling account is in an error state)
-│   │   └── ServerError                     any other 5xx
+│   │   ├── ServerError                     any other 5xx
+│   │   └── CDNError                        a file download from the CDN answered non-2xx
 │   ├── APIConnectionError                  no usable response: refused, reset, dropped
 │   │   └── APITimeoutError                 a connect, read, write or pool timeout
 │   └── ResponseValidationError             a 2xx body that is not JSON or does not fit the model
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import httpx
+    from ._http import httpx
 
 __all__ = [
     "APIConnectionError",
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchError",
+    "CDNError",
     "ClientClosedError",
     "InvalidInputError",
     "KlingError",
@@ -148,6 +150,16 @@ class AccountError(APIStatusError):
 
 class ServerError(APIStatusError):
     """A 5xx other than 596: the service failed; usually worth retrying."""
+
+
+class CDNError(APIStatusError):
+    """A file download from the CDN answered with a status that is not 2xx.
+
+    A 404 or 403 here means the file URL has expired or never existed, not that the work is
+    missing: ask GET /assets/download for a fresh URL. 408, 429 and 5xx are retried like the
+    API's. ``message`` is the reason phrase; ``body`` is None (a CDN's error page says nothing
+    useful).
+    """
 
 
 class APIConnectionError(APIError):

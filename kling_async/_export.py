@@ -20,11 +20,12 @@ does not offer it is skipped, and counted as such); else the type its content ty
 (video: MP4, image: PNG, audio: MP3) when the work offers it; else the first type in its
 ``downloadInfo``.
 
-Downloads from the CDN go through a separate plain `httpx.AsyncClient` that never carries
-the API token. Each file is streamed in chunks to ``.<workId>.<ext>.part`` in its final
-folder, hashed (SHA-256) while it streams, flushed to disk and renamed to its final name
-only when complete, so a final name never holds a partial file. Transient CDN failures
-(connection errors, 408, 429, 5xx) are retried under the client's `RetryPolicy`.
+Downloads from the CDN go through the client's one send path (its pool, timeouts, logging and
+`RetryPolicy`; transient failures such as connection errors, 408, 429 and 5xx are retried),
+never with the API token, and a non-2xx answer is a `CDNError`. Each file is streamed in
+chunks to ``.<workId>.<ext>.part`` in its final folder, hashed (SHA-256) while it streams,
+flushed to disk and renamed to its final name only when complete, so a final name never
+holds a partial file.
 
 Resuming: a rerun into the same folder reads the manifest first (keeping, once each, the
 lines whose file is still there with the recorded size, and rewriting the manifest when it
@@ -51,7 +52,6 @@ from typing import Literal
 
 import anyio
 import attrs
-import httpx
 import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -59,12 +59,10 @@ from . import batch
 from ._client import KlingClient
 from ._exceptions import (
     APIConnectionError,
-    APIError,
-    APITimeoutError,
     InvalidInputError,
     KlingError,
-    error_class_for_status,
 )
+from ._http import httpx
 from ._models import AssetsPage, Work
 from ._params import normalize_emails, positive_int
 from ._types import ContentType, FileType
@@ -94,7 +92,6 @@ _CHUNK_SIZE = 64 * 1024
 # Listed works waiting for a worker: enough for the listing to run well ahead of the
 # downloads (so progress knows the total early), small enough to stay a few MB.
 _QUEUE_SIZE = 1000
-_CDN_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=None)
 _BY_CONTENT_TYPE = {"video": FileType.MP4, "image": FileType.PNG, "audio": FileType.MP3}
 _PART_NAME = re.compile(r"\.[0-9]+\.[a-z0-9]+\.part")
 _UNSAFE_IN_FOLDER = re.compile(r"[^A-Za-z0-9@._+-]")
@@ -386,7 +383,6 @@ class _Exporter:
     def __init__(
         self,
         client: KlingClient,
-        cdn: httpx.AsyncClient,
         out_dir: Path,
         manifest: _Manifest,
         report: ExportReport,
@@ -394,7 +390,6 @@ class _Exporter:
         file_type: FileType | None,
     ) -> None:
         self.client = client
-        self.cdn = cdn
         self.out_dir = out_dir
         self.manifest = manifest
         self.report = report
@@ -481,52 +476,51 @@ class _Exporter:
         return "downloaded"
 
     async def fetch(self, url: str, part: Path) -> tuple[int, str]:
-        """Stream ``url`` into ``part``, retrying transient failures; return size and SHA-256."""
-        attempt = 0
-        while True:
-            attempt += 1
+        """Stream ``url`` into ``part`` through the client's send path; return size and SHA-256.
+
+        The client retries transient failures; each attempt writes ``part`` from the start.
+        """
+
+        async def receive(response: httpx.Response) -> tuple[int, str]:
+            tally = _Tally()
             try:
-                return await self.fetch_once(url, part)
-            except APIError as error:
-                wait = self.client.retry.wait_before(attempt, error)
-                if wait is None:
-                    raise
-                await anyio.sleep(wait)
-
-    async def fetch_once(self, url: str, part: Path) -> tuple[int, str]:
-        """One streamed GET of ``url`` into ``part``; httpx errors become the SDK's."""
-        tally = _Tally()
-        try:
-            return await self.stream(url, part, tally)
-        except BaseException as error:
-            self.progress.bytes_received(-tally.size)
-            converted = _download_error(error, url)
-            if converted is None:
+                return await self.stream(response, url, part, tally)
+            except BaseException:
+                self.progress.bytes_received(-tally.size)  # the next attempt starts over
                 raise
-            raise converted from error
 
-    async def stream(self, url: str, part: Path, tally: _Tally) -> tuple[int, str]:
-        """Stream ``url`` into ``part`` with the token-free client, hashing as it goes."""
+        return await self.client._fetch_file(url, receive)
+
+    async def stream(
+        self, response: httpx.Response, url: str, part: Path, tally: _Tally
+    ) -> tuple[int, str]:
+        """Write a 2xx CDN response's body into ``part``, hashing as it goes."""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":
+            raise APIConnectionError(
+                f"the CDN sent {_where(url)} with Content-Encoding {encoding!r}, not the file"
+            )
         digest = hashlib.sha256()
-        async with self.cdn.stream("GET", url) as response:
-            if not response.is_success:
-                code = response.status_code
-                reason = response.reason_phrase or httpx.codes.get_reason_phrase(code) or "error"
-                message = f"{reason} from the CDN"
-                raise error_class_for_status(code)(message, response=response, body=None)
-            async with await anyio.open_file(part, "wb") as file:
-                async for chunk in response.aiter_bytes(_CHUNK_SIZE):
-                    digest.update(chunk)
-                    await file.write(chunk)
-                    tally.size += len(chunk)
-                    self.progress.bytes_received(len(chunk))
-                await file.flush()
-                await anyio.to_thread.run_sync(os.fsync, file.wrapped.fileno())
-            expected = _content_length(response)
+        async with await anyio.open_file(part, "wb") as file:
+
+            async def write(chunk: bytes) -> None:
+                digest.update(chunk)
+                await file.write(chunk)
+                tally.size += len(chunk)
+                self.progress.bytes_received(len(chunk))
+
+            if response.is_stream_consumed:  # a transport that read it already (MockTransport)
+                await write(response.content)
+            else:
+                async for chunk in response.aiter_raw(_CHUNK_SIZE):
+                    await write(chunk)
+            await file.flush()
+            await anyio.to_thread.run_sync(os.fsync, file.wrapped.fileno())
+        value = response.headers.get("content-length", "")
+        expected = int(value) if value.isdigit() else None
         if expected is not None and expected != tally.size:
             raise APIConnectionError(
-                f"the download from {_without_query(url)} ended after {tally.size} of "
-                f"{expected} bytes"
+                f"the download from {_where(url)} ended after {tally.size} of {expected} bytes"
             )
         return tally.size, digest.hexdigest()
 
@@ -565,34 +559,9 @@ class _Tally:
     size: int = 0
 
 
-def _download_error(error: BaseException, url: str) -> KlingError | None:
-    """The SDK error for an httpx error of a CDN download; None for anything else."""
-    where = _without_query(url)
-    if isinstance(error, httpx.TimeoutException):
-        return APITimeoutError(f"{type(error).__name__} downloading {where}")
-    if isinstance(error, httpx.UnsupportedProtocol):
-        return KlingError(f"cannot download {where}: {error}")
-    if isinstance(error, httpx.HTTPError):
-        return APIConnectionError(f"{type(error).__name__} downloading {where}: {error}")
-    if isinstance(error, httpx.InvalidURL):
-        return KlingError(f"GET /assets/download gave a bad cdnUrl: {error}")
-    return None
-
-
-def _without_query(url: str) -> str:
+def _where(url: str) -> str:
     """``url`` without its query (signed CDN parameters), for messages."""
-    try:
-        return str(httpx.URL(url).copy_with(query=None, fragment=None))
-    except (httpx.InvalidURL, TypeError):
-        return "the cdnUrl"
-
-
-def _content_length(response: httpx.Response) -> int | None:
-    """The promised body size, when the bytes on disk must match it (no content coding)."""
-    if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
-        return None
-    value = response.headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _accounts(emails: Sequence[str] | str | None) -> list[str] | None:
@@ -627,7 +596,6 @@ async def export_works(
     concurrency: int = 8,
     page_size: int = 40,
     progress: ExportProgress | None = None,
-    cdn_client: httpx.AsyncClient | None = None,
 ) -> ExportReport:
     """Export every work of the accounts into ``out_dir``; see the module docstring.
 
@@ -641,8 +609,6 @@ async def export_works(
         concurrency: at most this many works in progress (and page requests in flight).
         page_size: works listing page size.
         progress: receives progress events.
-        cdn_client: the client for CDN downloads; by default a plain one is made (and
-            closed) here. It must not carry the API token.
 
     Returns:
         The `ExportReport`; failures are in it, not raised. Bad arguments raise
@@ -666,25 +632,14 @@ async def export_works(
     manifest = _Manifest(out)
     report.stale_parts_removed = await anyio.to_thread.run_sync(_prepare, out, manifest)
     try:
-        async with contextlib.AsyncExitStack() as stack:
-            cdn = cdn_client
-            if cdn is None:
-                limits = httpx.Limits(
-                    max_connections=concurrency, max_keepalive_connections=concurrency
-                )
-                cdn = await stack.enter_async_context(
-                    httpx.AsyncClient(timeout=_CDN_TIMEOUT, limits=limits, follow_redirects=True)
-                )
-            exporter = _Exporter(
-                client, cdn, out, manifest, report, progress or ExportProgress(), wanted
-            )
-            send, receive = anyio.create_memory_object_stream[_Job](_QUEUE_SIZE)
-            async with anyio.create_task_group() as tg:
-                with receive:
-                    for _ in range(concurrency):
-                        tg.start_soon(exporter.worker, receive.clone())
-                async with pages:  # pipelined: listing requests stay in flight
-                    await exporter.list_works(pages, send, len(accounts) if accounts else 1)
+        exporter = _Exporter(client, out, manifest, report, progress or ExportProgress(), wanted)
+        send, receive = anyio.create_memory_object_stream[_Job](_QUEUE_SIZE)
+        async with anyio.create_task_group() as tg:
+            with receive:
+                for _ in range(concurrency):
+                    tg.start_soon(exporter.worker, receive.clone())
+            async with pages:  # pipelined: listing requests stay in flight
+                await exporter.list_works(pages, send, len(accounts) if accounts else 1)
     finally:
         manifest.close()
         report.elapsed = time.perf_counter() - started

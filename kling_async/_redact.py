@@ -13,7 +13,7 @@ import contextlib
 import re
 from typing import Any
 
-import httpx
+from ._http import httpx
 
 __all__ = ["REDACTED", "TOKEN_SHAPE", "Redactor", "redact_text"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Final, Literal, TypeAlias
 
-import httpx
+from ._http import httpx
 
 __all__ = ["NOT_GIVEN", "ContentType", "FileType", "NotGiven", "TimeoutTypes"]
 

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import httpx
 import orjson
 
 from ._client import DEFAULT_BASE_URL, KlingClient
 from ._converter import unstructure
 from ._exceptions import AuthenticationError, InvalidInputError, KlingError
 from ._export import ExportReport, export_works
+from ._http import httpx
 from ._params import MAX_INT, normalize_ids
 from ._redact import redact_text
 from ._version import __version__

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from kling_async import (
@@ -62,14 +62,14 @@ async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingC
     arrived = 0
     all_in = anyio.Event()
 
-    async def hold(request: httpx.Request) -> None:
+    async def hold(request: httpx2.Request) -> None:
         nonlocal arrived
         arrived += 1
         if arrived >= count:
             all_in.set()
         await all_in.wait()
 
-    async with httpx.AsyncClient(event_hooks={"request": [hold]}) as http:
+    async with httpx2.AsyncClient(event_hooks={"request": [hold]}) as http:
         options: dict[str, Any] = {"base_url": fake.base_url, "email": fake.emails[0]}
         async with KlingClient(fake.token, http_client=http, retry=FAST_RETRY, **options) as client:
             yield client

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import httpx
+import httpx2
 import pytest
 
 from kling_async import (
@@ -59,7 +59,7 @@ async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingC
     arrived = 0
     all_in = anyio.Event()
 
-    async def hold(request: httpx.Request) -> None:
+    async def hold(request: httpx2.Request) -> None:
         nonlocal arrived
         arrived += 1
         if arrived >= count:
@@ -67,7 +67,7 @@ async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingC
         await all_in.wait()
 
     async with (
-        httpx.AsyncClient(event_hooks={"request": [hold]}) as http,
+        httpx2.AsyncClient(event_hooks={"request": [hold]}) as http,
         KlingClient(
             fake.token, base_url=fake.base_url, retry=FAST_RETRY, http_client=http
         ) as client,
@@ -312,7 +312,7 @@ async def test_requests_overlap_within_concurrency_and_per_account(mode: str) ->
 @pytest.mark.anyio
 async def test_concurrency_is_clamped_to_the_connection_pool() -> None:
     async with FakeKlingServer(accounts=3, works_per_account=60, seed=0, latency=0.01) as fake:
-        limits = httpx.Limits(max_connections=3)
+        limits = httpx2.Limits(max_connections=3)
         async with KlingClient(fake.token, base_url=fake.base_url, limits=limits) as client:
             pages = batch.iter_pages(client, fake.emails, page_size=5, concurrency=16)
             assert pages.concurrency == 3

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from kling_async import (
@@ -206,7 +206,7 @@ async def test_download_returns_a_url_the_server_serves(
         "workIds": str(work_id),
         "fileTypes": "MP4",
     }
-    async with httpx.AsyncClient() as plain:
+    async with httpx2.AsyncClient() as plain:
         body = (await plain.get(result.cdn_url)).content
     assert body == fake.expected_file_bytes(work_id, "MP4")
 
@@ -382,7 +382,7 @@ async def test_with_options_shares_the_pool_and_changes_only_what_it_names(
 
 
 async def test_caller_http_client_is_used_as_is_and_left_open(fake: FakeKlingServer) -> None:
-    async with httpx.AsyncClient(
+    async with httpx2.AsyncClient(
         base_url="http://127.0.0.1:9/wrong", headers={"Authorization": "Bearer wrong"}
     ) as http_client:
         async with KlingClient(
@@ -442,22 +442,22 @@ async def test_concurrent_calls_share_one_client(
 
 
 async def test_settings_are_readable(client: KlingClient, fake: FakeKlingServer) -> None:
-    assert client.timeout == httpx.Timeout(60.0, connect=5.0)
+    assert client.timeout == httpx2.Timeout(60.0, connect=5.0)
     assert client.max_connections == 100
     assert client.retry == FAST_RETRY
-    assert client.with_options(timeout=None).timeout == httpx.Timeout(None)
-    assert client.with_options(timeout=2.5).timeout == httpx.Timeout(2.5)
+    assert client.with_options(timeout=None).timeout == httpx2.Timeout(None)
+    assert client.with_options(timeout=2.5).timeout == httpx2.Timeout(2.5)
 
 
 async def test_pool_size_of_a_caller_client_is_read_when_its_transport_exposes_it(
     fake: FakeKlingServer,
 ) -> None:
-    limits = httpx.Limits(max_connections=7)
-    async with httpx.AsyncClient(limits=limits) as http_client:
+    limits = httpx2.Limits(max_connections=7)
+    async with httpx2.AsyncClient(limits=limits) as http_client:
         client = KlingClient(token=fake.token, base_url=fake.base_url, http_client=http_client)
         assert client.max_connections == 7
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    async with httpx2.AsyncClient(
+        transport=httpx2.MockTransport(lambda r: httpx2.Response(200))
     ) as mocked:
         assert KlingClient(token="user:1-a", http_client=mocked).max_connections is None
 

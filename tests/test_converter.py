@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, get_args, get_origin
 
 import attrs
-import httpx
+import httpx2
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -285,8 +285,8 @@ def test_a_top_level_that_is_not_an_object_is_reported_at_the_root(body: bytes) 
 
 
 def test_the_error_carries_the_response() -> None:
-    response = httpx.Response(
-        200, content=b"[]", request=httpx.Request("GET", "https://api.example/v1/kling/assets")
+    response = httpx2.Response(
+        200, content=b"[]", request=httpx2.Request("GET", "https://api.example/v1/kling/assets")
     )
 
     with pytest.raises(ResponseValidationError) as caught:
@@ -297,8 +297,8 @@ def test_the_error_carries_the_response() -> None:
 
 
 def test_a_field_error_carries_the_response_too() -> None:
-    response = httpx.Response(
-        200, content=b'{"history": 1}', request=httpx.Request("GET", "https://api.example/x")
+    response = httpx2.Response(
+        200, content=b'{"history": 1}', request=httpx2.Request("GET", "https://api.example/x")
     )
 
     with pytest.raises(ResponseValidationError) as caught:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import orjson
 import pytest
 
@@ -37,6 +37,22 @@ NO_WAIT = RetryPolicy(max_retries=2, backoff_initial=0.0, jitter=0.0)
 async def fake() -> AsyncIterator[FakeKlingServer]:
     async with FakeKlingServer(accounts=2, works_per_account=6, seed=11) as server:
         yield server
+
+
+class CdnOverride(httpx2.AsyncBaseTransport):
+    """Sends API calls to the fake server and answers its CDN's requests with ``cdn``."""
+
+    def __init__(self, cdn: Callable[[httpx2.Request], httpx2.Response]) -> None:
+        self.real = httpx2.AsyncHTTPTransport()
+        self.cdn = httpx2.MockTransport(cdn)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.startswith("/_cdn/"):
+            return await self.cdn.handle_async_request(request)
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
 
 
 def client_for(fake: FakeKlingServer, **kwargs: Any) -> KlingClient:
@@ -86,19 +102,17 @@ class Recorder(ExportProgress):
 
 @pytest.mark.anyio
 async def test_cdn_downloads_never_carry_the_api_token(
-    fake: FakeKlingServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeKlingServer, tmp_path: Path
 ) -> None:
-    sent: list[httpx.Request] = []
+    sent: list[httpx2.Request] = []
 
-    async def record(request: httpx.Request) -> None:
+    async def record(request: httpx2.Request) -> None:
         sent.append(request)
 
-    class RecordingClient(httpx.AsyncClient):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(event_hooks={"request": [record]}, **kwargs)
-
-    monkeypatch.setattr(httpx, "AsyncClient", RecordingClient)
-    async with client_for(fake) as client:
+    async with (
+        httpx2.AsyncClient(event_hooks={"request": [record]}) as http,
+        client_for(fake, http_client=http) as client,
+    ):
         report = await export_works(client, tmp_path, emails=fake.emails)
 
     assert report.ok
@@ -135,7 +149,7 @@ async def test_a_cut_download_leaves_neither_a_final_nor_a_part_file(
         report = await export_works(client, tmp_path, emails=fake.emails, concurrency=1)
 
     assert [failure.reason.split(":")[0] for failure in report.failed] == [
-        "RemoteProtocolError downloading http"
+        "RemoteProtocolError on GET http"
     ]
     (failed,) = report.failed
     assert files(tmp_path, f"*{failed.work_id}*") == []
@@ -181,7 +195,7 @@ async def test_the_client_email_names_the_folder(fake: FakeKlingServer, tmp_path
     assert folders(tmp_path) == [email]
 
 
-class StalledStream(httpx.AsyncByteStream):
+class StalledStream(httpx2.AsyncByteStream):
     """A body that sends one chunk, then never another: a download stuck half-way."""
 
     def __init__(self, stalled: anyio.Event) -> None:
@@ -199,17 +213,17 @@ async def test_a_cancelled_export_leaves_no_part_file(
 ) -> None:
     stalled = anyio.Event()
 
-    def cdn(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, stream=StalledStream(stalled))
+    def cdn(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=StalledStream(stalled))
 
     async with (
-        client_for(fake) as client,
-        httpx.AsyncClient(transport=httpx.MockTransport(cdn)) as cdn_client,
+        httpx2.AsyncClient(transport=CdnOverride(cdn)) as http,
+        client_for(fake, http_client=http) as client,
         anyio.create_task_group() as tg,
     ):
 
         async def export() -> None:
-            await export_works(client, tmp_path, emails=fake.emails[:1], cdn_client=cdn_client)
+            await export_works(client, tmp_path, emails=fake.emails[:1])
 
         tg.start_soon(export)
         await stalled.wait()
@@ -223,14 +237,14 @@ async def test_a_cancelled_export_leaves_no_part_file(
 async def test_a_body_shorter_than_promised_fails_the_work(
     fake: FakeKlingServer, tmp_path: Path
 ) -> None:
-    def cdn(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=b"short", headers={"Content-Length": "10"})
+    def cdn(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=b"short", headers={"Content-Length": "10"})
 
     async with (
-        client_for(fake, max_retries=0) as client,
-        httpx.AsyncClient(transport=httpx.MockTransport(cdn)) as cdn_client,
+        httpx2.AsyncClient(transport=CdnOverride(cdn)) as http,
+        client_for(fake, max_retries=0, http_client=http) as client,
     ):
-        report = await export_works(client, tmp_path, emails=fake.emails, cdn_client=cdn_client)
+        report = await export_works(client, tmp_path, emails=fake.emails)
 
     assert len(report.failed) == work_count(fake)
     assert "ended after 5 of 10 bytes" in report.failed[0].reason
@@ -332,7 +346,7 @@ CDN_URLS = {
 }
 
 
-def odd_api(request: httpx.Request) -> httpx.Response:
+def odd_api(request: httpx2.Request) -> httpx2.Response:
     """Two pages (the second repeats work 1), then answers that only some works survive."""
     if request.url.path.endswith("/assets"):
         pages = {
@@ -340,27 +354,26 @@ def odd_api(request: httpx.Request) -> httpx.Response:
             "2": [api_work(1), api_work(None), api_work(2), api_work(3), api_work(4), api_work(5)],
         }
         works = pages.get(request.url.params["pageNum"])
-        return httpx.Response(200, json={"history": [{"works": works}] if works else []})
+        return httpx2.Response(200, json={"history": [{"works": works}] if works else []})
     url = CDN_URLS.get(request.url.params["workIds"])
-    return httpx.Response(200, json={"cdnUrl": url} if url else {"status": "processing"})
+    return httpx2.Response(200, json={"cdnUrl": url} if url else {"status": "processing"})
 
 
-def odd_cdn(request: httpx.Request) -> httpx.Response:
-    if request.url.scheme == "ftp":
-        raise httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'.")
+def odd_cdn(request: httpx2.Request) -> httpx2.Response:
     if request.url.path == "/5.mp4":
-        raise httpx.ReadTimeout("too slow", request=request)
-    return httpx.Response(200, content=b"video bytes")
+        raise httpx2.ReadTimeout("too slow", request=request)
+    return httpx2.Response(200, content=b"video bytes")
+
+
+def odd_answers(request: httpx2.Request) -> httpx2.Response:
+    return odd_cdn(request) if request.url.host == "cdn.test" else odd_api(request)
 
 
 @pytest.mark.anyio
 async def test_odd_answers_fail_only_their_own_work(tmp_path: Path) -> None:
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(odd_api)) as api,
-        httpx.AsyncClient(transport=httpx.MockTransport(odd_cdn)) as cdn_client,
-    ):
-        client = KlingClient(token="user:1-abc", http_client=api, retry=NO_WAIT)
-        report = await export_works(client, tmp_path, page_size=1, cdn_client=cdn_client)
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(odd_answers)) as http:
+        client = KlingClient(token="user:1-abc", http_client=http, retry=NO_WAIT)
+        report = await export_works(client, tmp_path, page_size=1)
 
     assert report.listed == 6
     assert report.downloaded == 1
@@ -370,10 +383,10 @@ async def test_odd_answers_fail_only_their_own_work(tmp_path: Path) -> None:
         2: "GET /assets/download gave no cdnUrl (status 'processing')",
         3: reasons[3],
         4: reasons[4],
-        5: "ReadTimeout downloading http://cdn.test/5.mp4",
+        5: "ReadTimeout on GET http://cdn.test/5.mp4",
     }
-    assert reasons[3].startswith("cannot download ftp://cdn.test/3.mp4")
-    assert reasons[4].startswith("GET /assets/download gave a bad cdnUrl")
+    assert reasons[3] == "cannot download ftp://cdn.test/3.mp4: not an http(s) URL"
+    assert reasons[4].startswith("cannot download 'http://[::1/4.mp4': not a URL")
     assert [line["path"] for line in manifest(tmp_path)] == ["default/1.mp4"]
 
 

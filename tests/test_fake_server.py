@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import orjson
 import pytest
 
@@ -30,7 +30,7 @@ pytestmark = [
     # httpx raises DecodingError (corrupt_gzip) from Response.aiter_bytes while its own
     # aiter_raw and httpcore's body generators are suspended; trio warns when it finalizes
     # them (encode/httpx#3686). A client-side leak, not the fake server's.
-    pytest.mark.filterwarnings(r"ignore:Async generator 'http(x|core)\.:ResourceWarning"),
+    pytest.mark.filterwarnings(r"ignore:Async generator 'http(x|core)2?\.:ResourceWarning"),
 ]
 
 WORK_KEYS = {
@@ -67,8 +67,8 @@ TEN_IDS_MESSAGE = (
 SSL_CONTEXT = ssl.create_default_context()
 
 
-def make_client(**kwargs: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(verify=SSL_CONTEXT, **kwargs)
+def make_client(**kwargs: Any) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(verify=SSL_CONTEXT, **kwargs)
 
 
 def auth(fake: FakeKlingServer) -> dict[str, str]:
@@ -82,7 +82,7 @@ async def fake() -> AsyncIterator[FakeKlingServer]:
 
 
 @pytest.fixture
-async def client(fake: FakeKlingServer) -> AsyncIterator[httpx.AsyncClient]:
+async def client(fake: FakeKlingServer) -> AsyncIterator[httpx2.AsyncClient]:
     """Authorized, and pinned to the first account's email."""
     async with make_client(
         base_url=fake.base_url, headers=auth(fake), params={"email": fake.emails[0]}, timeout=5
@@ -91,13 +91,13 @@ async def client(fake: FakeKlingServer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def bare(fake: FakeKlingServer) -> AsyncIterator[httpx.AsyncClient]:
+async def bare(fake: FakeKlingServer) -> AsyncIterator[httpx2.AsyncClient]:
     """No default headers or parameters."""
     async with make_client(base_url=fake.base_url, timeout=5) as http:
         yield http
 
 
-async def all_history(http: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
+async def all_history(http: httpx2.AsyncClient, **params: Any) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     page = 1
     while True:
@@ -153,7 +153,7 @@ async def test_a_server_that_is_not_running_has_no_address() -> None:
     ],
 )
 async def test_every_endpoint_requires_the_exact_bearer_token(
-    fake: FakeKlingServer, bare: httpx.AsyncClient, method: str, path: str
+    fake: FakeKlingServer, bare: httpx2.AsyncClient, method: str, path: str
 ) -> None:
     wrong = [None, "Bearer wrong", "bearer {token}", "{token}", "Bearer  {token}", "Basic {token}"]
     for header in wrong:
@@ -164,14 +164,14 @@ async def test_every_endpoint_requires_the_exact_bearer_token(
 
 
 async def test_email_is_required_when_several_accounts_are_configured(
-    fake: FakeKlingServer, bare: httpx.AsyncClient
+    fake: FakeKlingServer, bare: httpx2.AsyncClient
 ) -> None:
     response = await bare.get("/assets", headers=auth(fake))
     assert response.status_code == 400
     assert "email" in response.json()["error"]
 
 
-async def test_unknown_email_is_404(fake: FakeKlingServer, bare: httpx.AsyncClient) -> None:
+async def test_unknown_email_is_404(fake: FakeKlingServer, bare: httpx2.AsyncClient) -> None:
     response = await bare.get("/assets", headers=auth(fake), params={"email": "no@example.com"})
     assert response.status_code == 404
     assert "no@example.com" in response.json()["error"]
@@ -187,7 +187,7 @@ async def test_email_is_optional_with_one_account() -> None:
         assert fake.requests[-1].email == fake.emails[0]
 
 
-async def test_unknown_api_path_is_a_json_404(client: httpx.AsyncClient) -> None:
+async def test_unknown_api_path_is_a_json_404(client: httpx2.AsyncClient) -> None:
     response = await client.get("/nothing/here")
     assert response.status_code == 404
     assert "error" in response.json()
@@ -208,7 +208,7 @@ async def test_custom_token_is_the_only_one_accepted() -> None:
 
 
 async def test_assets_default_page_has_every_documented_field(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     response = await client.get("/assets")
     assert response.status_code == 200
@@ -234,13 +234,13 @@ async def test_assets_default_page_has_every_documented_field(
             assert arguments["prompt"]
 
 
-async def test_assets_default_order_is_newest_first(client: httpx.AsyncClient) -> None:
+async def test_assets_default_order_is_newest_first(client: httpx2.AsyncClient) -> None:
     history = (await client.get("/assets")).json()["history"]
     times = [entry["task"]["createTime"] for entry in history]
     assert times == sorted(times, reverse=True)
 
 
-async def test_assets_accepts_a_trailing_slash(client: httpx.AsyncClient) -> None:
+async def test_assets_accepts_a_trailing_slash(client: httpx2.AsyncClient) -> None:
     plain = await client.get("/assets", params={"pageSize": 5})
     slashed = await client.get("/assets/", params={"pageSize": 5})
     assert slashed.status_code == 200
@@ -248,7 +248,7 @@ async def test_assets_accepts_a_trailing_slash(client: httpx.AsyncClient) -> Non
 
 
 async def test_assets_pages_cover_every_work_then_run_empty(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     entries = await all_history(client, pageSize=7)
     work_ids = [work["workId"] for entry in entries for work in entry["works"]]
@@ -261,7 +261,7 @@ async def test_assets_pages_cover_every_work_then_run_empty(
 
 
 async def test_assets_page_size_counts_tasks_not_works(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     entries = await all_history(client, pageSize=40)
     assert len(entries) == len(fake.data.accounts[0].tasks)
@@ -275,7 +275,7 @@ async def test_assets_page_size_counts_tasks_not_works(
             assert len(entry["works"]) == 1
 
 
-async def test_assets_sort_asc_is_the_reverse_of_desc(client: httpx.AsyncClient) -> None:
+async def test_assets_sort_asc_is_the_reverse_of_desc(client: httpx2.AsyncClient) -> None:
     descending = await all_history(client, pageSize=50)
     ascending = await all_history(client, pageSize=50, sort="asc")
     assert [e["task"]["id"] for e in ascending] == [e["task"]["id"] for e in descending][::-1]
@@ -283,7 +283,7 @@ async def test_assets_sort_asc_is_the_reverse_of_desc(client: httpx.AsyncClient)
 
 @pytest.mark.parametrize("content_type", ["video", "image", "audio"])
 async def test_assets_content_type_filter(
-    fake: FakeKlingServer, client: httpx.AsyncClient, content_type: str
+    fake: FakeKlingServer, client: httpx2.AsyncClient, content_type: str
 ) -> None:
     entries = await all_history(client, contentType=content_type)
     expected = [t.task_id for t in fake.data.accounts[0].tasks if t.content_type == content_type]
@@ -292,7 +292,7 @@ async def test_assets_content_type_filter(
     assert {w["contentType"] for entry in entries for w in entry["works"]} == {content_type}
 
 
-async def test_assets_are_mostly_video_with_varied_prompts(client: httpx.AsyncClient) -> None:
+async def test_assets_are_mostly_video_with_varied_prompts(client: httpx2.AsyncClient) -> None:
     entries = await all_history(client)
     kinds = [entry["works"][0]["contentType"] for entry in entries]
     assert kinds.count("video") > len(kinds) / 2
@@ -318,7 +318,7 @@ async def test_assets_are_mostly_video_with_varied_prompts(client: httpx.AsyncCl
     ],
 )
 async def test_assets_rejects_invalid_parameters(
-    client: httpx.AsyncClient, params: dict[str, str]
+    client: httpx2.AsyncClient, params: dict[str, str]
 ) -> None:
     response = await client.get("/assets", params=params)
     assert response.status_code == 400
@@ -328,7 +328,7 @@ async def test_assets_rejects_invalid_parameters(
 # -- GET /assets/uploaded ---------------------------------------------------------------------
 
 
-async def test_uploaded_default_page_is_20_documented_items(client: httpx.AsyncClient) -> None:
+async def test_uploaded_default_page_is_20_documented_items(client: httpx2.AsyncClient) -> None:
     response = await client.get("/assets/uploaded")
     assert response.status_code == 200
     items = response.json()["uploadAssetsList"]
@@ -345,7 +345,7 @@ async def test_uploaded_default_page_is_20_documented_items(client: httpx.AsyncC
 
 
 async def test_uploaded_trailing_slash_and_pages_to_the_end(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     first = await client.get("/assets/uploaded/", params={"pageSize": 20})
     second = await client.get("/assets/uploaded/", params={"pageSize": 20, "pageNum": 2})
@@ -356,7 +356,7 @@ async def test_uploaded_trailing_slash_and_pages_to_the_end(
     assert third.json() == {"uploadAssetsList": []}
 
 
-async def test_uploaded_sort_asc(fake: FakeKlingServer, client: httpx.AsyncClient) -> None:
+async def test_uploaded_sort_asc(fake: FakeKlingServer, client: httpx2.AsyncClient) -> None:
     response = await client.get("/assets/uploaded", params={"pageSize": 100, "sort": "asc"})
     ids = [item["id"] for item in response.json()["uploadAssetsList"]]
     assert ids == [upload.id for upload in fake.data.accounts[0].uploads][::-1]
@@ -364,7 +364,7 @@ async def test_uploaded_sort_asc(fake: FakeKlingServer, client: httpx.AsyncClien
 
 @pytest.mark.parametrize("content_type", ["video", "image", "audio"])
 async def test_uploaded_content_type_filter(
-    fake: FakeKlingServer, client: httpx.AsyncClient, content_type: str
+    fake: FakeKlingServer, client: httpx2.AsyncClient, content_type: str
 ) -> None:
     response = await client.get(
         "/assets/uploaded", params={"pageSize": 100, "contentType": content_type}
@@ -375,7 +375,7 @@ async def test_uploaded_content_type_filter(
 
 
 async def test_uploaded_file_name_is_a_case_insensitive_keyword(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     uploads = fake.data.accounts[0].uploads
     keyword = uploads[0].name.split("_")[0]
@@ -388,7 +388,7 @@ async def test_uploaded_file_name_is_a_case_insensitive_keyword(
     assert none.json() == {"uploadAssetsList": []}
 
 
-async def test_uploaded_rejects_invalid_parameters(client: httpx.AsyncClient) -> None:
+async def test_uploaded_rejects_invalid_parameters(client: httpx2.AsyncClient) -> None:
     response = await client.get("/assets/uploaded", params={"pageSize": "x"})
     assert response.status_code == 400
     assert response.json()["error"] == "Invalid parameters"
@@ -408,7 +408,7 @@ async def test_delete_requires_email_even_with_one_account() -> None:
         assert "email" in response.json()["error"]
 
 
-async def test_delete_rejects_more_than_ten_ids(client: httpx.AsyncClient) -> None:
+async def test_delete_rejects_more_than_ten_ids(client: httpx2.AsyncClient) -> None:
     ids = ",".join(str(n) for n in range(1, 12))
     response = await client.delete("/assets/uploaded", params={"id": ids})
     assert response.status_code == 400
@@ -416,14 +416,16 @@ async def test_delete_rejects_more_than_ten_ids(client: httpx.AsyncClient) -> No
 
 
 @pytest.mark.parametrize("bad", ["", "abc", "12,ab", "1,,2", "1, 2", "-5"])
-async def test_delete_rejects_ids_that_are_not_numeric(client: httpx.AsyncClient, bad: str) -> None:
+async def test_delete_rejects_ids_that_are_not_numeric(
+    client: httpx2.AsyncClient, bad: str
+) -> None:
     response = await client.delete("/assets/uploaded", params={"id": bad})
     assert response.status_code == 400
     assert response.json() == {"error": TEN_IDS_MESSAGE.format(bad)}
 
 
 async def test_delete_accepts_exactly_ten_ids(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     ids = [upload.id for upload in fake.data.accounts[0].uploads[:10]]
     response = await client.delete("/assets/uploaded", params={"id": ",".join(ids)})
@@ -432,7 +434,7 @@ async def test_delete_accepts_exactly_ten_ids(
 
 
 async def test_deleted_uploads_stay_deleted(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     account = fake.data.accounts[0]
     doomed = [account.uploads[1].id, account.uploads[3].id]
@@ -448,7 +450,7 @@ async def test_deleted_uploads_stay_deleted(
 
 
 async def test_delete_only_counts_ids_that_exist_in_that_account(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     own = fake.data.accounts[0].uploads[0].id
     other = fake.data.accounts[1].uploads[0].id
@@ -468,7 +470,7 @@ def first_work(fake: FakeKlingServer, content_type: str, *, account: int = 0) ->
 
 
 async def test_download_one_work_one_type_is_the_file_itself(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     work_id = first_work(fake, "video")
     response = await client.get(
@@ -488,14 +490,14 @@ async def test_download_one_work_one_type_is_the_file_itself(
 
 
 async def test_download_of_several_works_is_a_deterministic_zip(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     work_ids = [first_work(fake, "video"), first_work(fake, "image"), first_work(fake, "audio")]
     response = await client.get(
         "/assets/download", params={"workIds": ",".join(map(str, work_ids))}
     )
     url = response.json()["cdnUrl"]
-    assert httpx.URL(url).path.endswith(".zip")
+    assert httpx2.URL(url).path.endswith(".zip")
     assert url.startswith(fake.url + "/_cdn/")
     first = await client.get(url)
     second = await client.get(url)
@@ -513,7 +515,7 @@ async def test_download_of_several_works_is_a_deterministic_zip(
 
 
 async def test_download_of_one_work_without_file_types_is_a_zip(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     work_id = first_work(fake, "audio")
     response = await client.get("/assets/download", params={"workIds": work_id})
@@ -523,7 +525,7 @@ async def test_download_of_one_work_without_file_types_is_a_zip(
 
 
 async def test_download_with_several_file_types_is_a_zip_of_those_offered(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     work_id = first_work(fake, "audio")
     response = await client.get(
@@ -537,14 +539,14 @@ async def test_download_with_several_file_types_is_a_zip_of_those_offered(
     }
 
 
-async def test_download_of_an_unknown_work_is_404(client: httpx.AsyncClient) -> None:
+async def test_download_of_an_unknown_work_is_404(client: httpx2.AsyncClient) -> None:
     response = await client.get("/assets/download", params={"workIds": "1,2"})
     assert response.status_code == 404
     assert "1" in response.json()["error"]
 
 
 async def test_download_of_another_accounts_work_is_404(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     other = first_work(fake, "video", account=1)
     response = await client.get("/assets/download", params={"workIds": other})
@@ -557,7 +559,7 @@ async def test_download_of_another_accounts_work_is_404(
     ids=["missing", "letters", "empty-item", "unknown-type"],
 )
 async def test_download_rejects_invalid_parameters(
-    client: httpx.AsyncClient, params: dict[str, str]
+    client: httpx2.AsyncClient, params: dict[str, str]
 ) -> None:
     response = await client.get("/assets/download", params=params)
     assert response.status_code == 400
@@ -565,7 +567,7 @@ async def test_download_rejects_invalid_parameters(
 
 
 async def test_download_of_a_type_the_work_does_not_offer_is_400(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     work_id = first_work(fake, "image")
     response = await client.get("/assets/download", params={"workIds": work_id, "fileTypes": "MP4"})
@@ -574,7 +576,7 @@ async def test_download_of_a_type_the_work_does_not_offer_is_400(
 
 
 async def test_cdn_answers_404_for_files_it_does_not_have(
-    fake: FakeKlingServer, bare: httpx.AsyncClient
+    fake: FakeKlingServer, bare: httpx2.AsyncClient
 ) -> None:
     image = first_work(fake, "image")
     assert (await bare.get(f"{fake.url}/_cdn/works/{image}.mp4")).status_code == 404
@@ -588,7 +590,7 @@ async def test_cdn_answers_404_for_files_it_does_not_have(
 
 
 async def test_element_has_the_documented_shape(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     for record in fake.data.accounts[0].elements:
         response = await client.get(f"/elements/{record.id}")
@@ -611,7 +613,7 @@ async def test_elements_include_video_ones_and_voices() -> None:
 
 
 async def test_element_ids_are_recorded_decoded_and_raw(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     response = await client.get("/elements/u_1%2Fx")
     assert response.status_code == 404
@@ -619,14 +621,14 @@ async def test_element_ids_are_recorded_decoded_and_raw(
     assert fake.requests[-1].raw_path == "/v1/kling/elements/u_1%2Fx"
 
 
-async def test_unknown_element_is_404(client: httpx.AsyncClient) -> None:
+async def test_unknown_element_is_404(client: httpx2.AsyncClient) -> None:
     response = await client.get("/elements/u_000000000000000")
     assert response.status_code == 404
     assert "u_000000000000000" in response.json()["error"]
 
 
 async def test_element_of_another_account_is_404(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     other = fake.data.accounts[1].elements[0].id
     assert (await client.get(f"/elements/{other}")).status_code == 404
@@ -676,7 +678,7 @@ async def test_large_dataset_starts_well_under_a_second() -> None:
 
 
 async def test_429_with_retry_after_seconds(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.status(429, retry_after=2))
     response = await client.get("/assets")
@@ -687,7 +689,7 @@ async def test_429_with_retry_after_seconds(
 
 
 async def test_429_with_retry_after_http_date(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     date = "Wed, 21 Oct 2037 07:28:00 GMT"
     fake.add_faults(Fault.status(429, retry_after=date))
@@ -696,7 +698,7 @@ async def test_429_with_retry_after_http_date(
     assert email.utils.parsedate_to_datetime(response.headers["retry-after"]).year == 2037
 
 
-async def test_429_without_retry_after(fake: FakeKlingServer, client: httpx.AsyncClient) -> None:
+async def test_429_without_retry_after(fake: FakeKlingServer, client: httpx2.AsyncClient) -> None:
     fake.add_faults(Fault.status(429))
     response = await client.get("/assets")
     assert response.status_code == 429
@@ -705,7 +707,7 @@ async def test_429_without_retry_after(fake: FakeKlingServer, client: httpx.Asyn
 
 
 async def test_596_carries_its_code_in_the_body(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.status(596))
     response = await client.get("/assets")
@@ -717,7 +719,7 @@ async def test_596_carries_its_code_in_the_body(
 
 @pytest.mark.parametrize("code", [500, 502, 503])
 async def test_server_errors_use_the_error_shape(
-    fake: FakeKlingServer, client: httpx.AsyncClient, code: int
+    fake: FakeKlingServer, client: httpx2.AsyncClient, code: int
 ) -> None:
     fake.add_faults(Fault.status(code))
     response = await client.get("/assets/uploaded")
@@ -726,7 +728,7 @@ async def test_server_errors_use_the_error_shape(
 
 
 async def test_status_fault_with_a_custom_body(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(
         Fault.status(502, body="<html>bad gateway</html>"), Fault.status(402, body={"error": "x"})
@@ -738,7 +740,7 @@ async def test_status_fault_with_a_custom_body(
 
 
 async def test_scripted_faults_are_consumed_in_order_by_matching_requests(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.status(429, retry_after=2), Fault.status(503), path="/assets/uploaded")
     fake.add_faults(Fault.status(500, method="DELETE"))
@@ -753,14 +755,14 @@ async def test_scripted_faults_are_consumed_in_order_by_matching_requests(
     assert [r.fault for r in fake.requests] == [None, None, "status", "status", None, "status"]
 
 
-async def test_faults_apply_before_auth(fake: FakeKlingServer, bare: httpx.AsyncClient) -> None:
+async def test_faults_apply_before_auth(fake: FakeKlingServer, bare: httpx2.AsyncClient) -> None:
     fake.add_faults(Fault.status(503))
     assert (await bare.get("/assets")).status_code == 503
     assert (await bare.get("/assets")).status_code == 401
 
 
 async def test_malformed_json_is_a_200_that_does_not_parse(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.malformed_json())
     response = await client.get("/assets")
@@ -771,31 +773,31 @@ async def test_malformed_json_is_a_200_that_does_not_parse(
 
 
 async def test_drop_makes_the_client_see_a_transport_error(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.drop())
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(httpx2.TransportError):
         await client.get("/assets")
     assert (await client.get("/assets")).status_code == 200
     assert fake.requests[0].status is None
 
 
 async def test_drop_can_target_cdn_downloads(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     work_id = first_work(fake, "video")
     fake.add_faults(Fault.drop(), path="/_cdn")
     url = (await client.get("/assets/download", params={"workIds": work_id})).json()["cdnUrl"]
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await client.get(url)
     assert (await client.get(url)).status_code == 200
 
 
 async def test_hang_is_cut_by_the_client_timeout(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.hang())
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(httpx2.ReadTimeout):
         await client.get("/assets", timeout=0.1)
     with anyio.fail_after(5):
         await fake.wait_idle()  # the server saw the client go
@@ -807,10 +809,10 @@ async def test_hanging_requests_do_not_block_shutdown() -> None:
     failures: list[BaseException] = []
     fake = FakeKlingServer(accounts=1)
 
-    async def doomed(http: httpx.AsyncClient) -> None:
+    async def doomed(http: httpx2.AsyncClient) -> None:
         try:
             await http.get(fake.base_url + "/assets", headers=auth(fake), timeout=30)
-        except httpx.TransportError as error:
+        except httpx2.TransportError as error:
             failures.append(error)
 
     with anyio.fail_after(10):
@@ -828,7 +830,7 @@ async def test_hanging_requests_do_not_block_shutdown() -> None:
 
 
 async def test_delay_fault_holds_one_request(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.delay(0.05))
     assert (await client.get("/assets")).status_code == 200
@@ -841,7 +843,7 @@ async def test_delay_fault_holds_one_request(
 
 
 async def test_fault_rate_is_seeded_and_can_be_switched_off(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     async def statuses() -> list[int]:
         return [
@@ -880,26 +882,26 @@ HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 async def read_raw(
-    http: httpx.AsyncClient, url: str, **kwargs: Any
-) -> tuple[httpx.Response, bytes, httpx.RemoteProtocolError | None]:
+    http: httpx2.AsyncClient, url: str, **kwargs: Any
+) -> tuple[httpx2.Response, bytes, httpx2.RemoteProtocolError | None]:
     """The response, the raw bytes that arrived, and the error that cut them short if any."""
     received = b""
     async with http.stream("GET", url, **kwargs) as response:
         try:
             async for chunk in response.aiter_raw():
                 received += chunk
-        except httpx.RemoteProtocolError as error:
+        except httpx2.RemoteProtocolError as error:
             return response, received, error
     return response, received, None
 
 
-async def cdn_url(fake: FakeKlingServer, client: httpx.AsyncClient) -> str:
+async def cdn_url(fake: FakeKlingServer, client: httpx2.AsyncClient) -> str:
     params = {"workIds": first_work(fake, "video"), "fileTypes": "MP4"}
     return str((await client.get("/assets/download", params=params)).json()["cdnUrl"])
 
 
 async def test_status_fault_can_send_an_html_error_page(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.status(502, body=HTML_502, content_type="text/html", retry_after=1))
     response = await client.get("/assets")
@@ -913,7 +915,7 @@ async def test_status_fault_can_send_an_html_error_page(
 
 @pytest.mark.parametrize("empty", [b"", ""])
 async def test_status_fault_with_an_empty_body_sends_no_body(
-    fake: FakeKlingServer, client: httpx.AsyncClient, empty: bytes | str
+    fake: FakeKlingServer, client: httpx2.AsyncClient, empty: bytes | str
 ) -> None:
     fake.add_faults(Fault.status(503, body=empty), Fault.status(500, body=empty, path="/_cdn"))
     response = await client.get("/assets")
@@ -927,7 +929,7 @@ async def test_status_fault_with_an_empty_body_sends_no_body(
 
 
 async def test_body_fault_sends_exactly_that_body(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     wrong = {"history": [{"works": [{"workId": "not-a-number"}]}]}
     big = 2**64 + 1  # beyond what orjson encodes
@@ -961,19 +963,19 @@ async def test_body_fault_sends_exactly_that_body(
 
 
 async def test_truncated_sends_the_real_headers_and_half_the_real_body(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     params = {"pageSize": 3}
     real = await client.get("/assets", params=params)
     fake.add_faults(Fault.truncated())
     response, received, error = await read_raw(client, "/assets", params=params)
-    assert isinstance(error, httpx.RemoteProtocolError)
+    assert isinstance(error, httpx2.RemoteProtocolError)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.headers["content-length"] == str(len(real.content))
     assert received == real.content[: len(real.content) // 2]
     fake.add_faults(Fault.truncated())
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await client.get("/assets", params=params)
     assert (await client.get("/assets", params=params)).content == real.content
     assert [(r.status, r.fault) for r in fake.requests] == [
@@ -982,13 +984,13 @@ async def test_truncated_sends_the_real_headers_and_half_the_real_body(
 
 
 async def test_truncated_can_target_cdn_downloads(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     url = await cdn_url(fake, client)
     expected = fake.expected_file_bytes(first_work(fake, "video"), "MP4")
     fake.add_faults(Fault.truncated(), path="/_cdn")
     response, received, error = await read_raw(client, url)
-    assert isinstance(error, httpx.RemoteProtocolError)
+    assert isinstance(error, httpx2.RemoteProtocolError)
     assert response.status_code == 200
     assert response.headers["content-type"] == "video/mp4"
     assert response.headers["content-length"] == str(len(expected))
@@ -998,11 +1000,11 @@ async def test_truncated_can_target_cdn_downloads(
 
 
 async def test_truncated_answers_stay_behind_auth(
-    fake: FakeKlingServer, bare: httpx.AsyncClient
+    fake: FakeKlingServer, bare: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.truncated())
     response, received, error = await read_raw(bare, "/assets")
-    assert isinstance(error, httpx.RemoteProtocolError)
+    assert isinstance(error, httpx2.RemoteProtocolError)
     assert response.status_code == 401
     assert received == b'{"error":"Unauthorized","code":401}'[:17]
 
@@ -1011,7 +1013,7 @@ async def test_truncated_answers_stay_behind_auth(
     ("fault", "status"), [(Fault.corrupt_gzip(), 200), (Fault.corrupt_gzip(500), 500)]
 )
 async def test_corrupt_gzip_is_a_decoding_error(
-    fake: FakeKlingServer, client: httpx.AsyncClient, fault: Fault, status: int
+    fake: FakeKlingServer, client: httpx2.AsyncClient, fault: Fault, status: int
 ) -> None:
     fake.add_faults(fault)
     response, received, error = await read_raw(client, "/assets")
@@ -1021,17 +1023,17 @@ async def test_corrupt_gzip_is_a_decoding_error(
     assert response.headers["content-length"] == str(len(received))
     assert received[:2] != b"\x1f\x8b"
     fake.add_faults(fault)
-    with pytest.raises(httpx.DecodingError):
+    with pytest.raises(httpx2.DecodingError):
         await client.get("/assets")
     assert [(r.status, r.fault) for r in fake.requests] == [(status, "corrupt_gzip")] * 2
 
 
 async def test_corrupt_gzip_can_target_cdn_downloads(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     url = await cdn_url(fake, client)
     fake.add_faults(Fault.corrupt_gzip(), path="/_cdn")
-    with pytest.raises(httpx.DecodingError):
+    with pytest.raises(httpx2.DecodingError):
         await client.get(url)
     assert fake.requests[-1].fault == "corrupt_gzip"
     assert (await client.get(url)).status_code == 200
@@ -1092,7 +1094,7 @@ def test_new_fault_arguments_are_validated() -> None:
 
 
 async def test_new_faults_through_the_random_fault_rate(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     wrong = {"history": [{"works": [{"workId": "not-a-number"}]}]}
     fake.set_fault_rate(
@@ -1109,15 +1111,15 @@ async def test_new_faults_through_the_random_fault_rate(
     for _ in range(24):
         try:
             response = await client.get("/assets", params={"pageSize": 1})
-        except (httpx.RemoteProtocolError, httpx.DecodingError) as error:
+        except (httpx2.RemoteProtocolError, httpx2.DecodingError) as error:
             observed.append((fake.requests[-1].fault, type(error)))
         else:
             observed.append((fake.requests[-1].fault, (response.status_code, response.text)))
     expected = {
         "status": (502, HTML_502),
         "body": (200, json.dumps(wrong, separators=(",", ":"))),
-        "truncated": httpx.RemoteProtocolError,
-        "corrupt_gzip": httpx.DecodingError,
+        "truncated": httpx2.RemoteProtocolError,
+        "corrupt_gzip": httpx2.DecodingError,
     }
     assert {kind for kind, _ in observed} == set(expected)
     for kind, outcome in observed:
@@ -1128,7 +1130,7 @@ async def test_new_faults_through_the_random_fault_rate(
 
 
 async def test_control_api_takes_the_new_fault_kinds(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     faults = [
         {"kind": "status", "code": 502, "body": HTML_502, "content_type": "text/html"},
@@ -1145,11 +1147,11 @@ async def test_control_api_takes_the_new_fault_kinds(
     html = await client.get("/assets")
     assert (html.status_code, html.headers["content-type"]) == (502, "text/html")
     assert (await client.get("/assets")).json() == {"history": "nope"}
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await client.get("/assets")
-    with pytest.raises(httpx.DecodingError):
+    with pytest.raises(httpx2.DecodingError):
         await client.get("/assets")
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await client.get(await cdn_url(fake, client))
     assert [r.fault for r in fake.requests] == [
         "status", "body", "truncated", "corrupt_gzip", None, "truncated",
@@ -1159,7 +1161,7 @@ async def test_control_api_takes_the_new_fault_kinds(
 # -- latency, request log, concurrency --------------------------------------------------------
 
 
-async def test_requests_are_recorded(fake: FakeKlingServer, client: httpx.AsyncClient) -> None:
+async def test_requests_are_recorded(fake: FakeKlingServer, client: httpx2.AsyncClient) -> None:
     await client.get("/assets", params={"pageSize": 3, "contentType": "video"})
     await client.delete("/assets/uploaded", params={"id": "1"})
     async with make_client(base_url=fake.url) as control:
@@ -1179,7 +1181,7 @@ async def test_requests_are_recorded(fake: FakeKlingServer, client: httpx.AsyncC
 
 
 async def test_wait_for_requests_returns_when_they_arrive(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(Fault.hang(), Fault.hang(), Fault.hang())
     async with anyio.create_task_group() as group:
@@ -1192,7 +1194,7 @@ async def test_wait_for_requests_returns_when_they_arrive(
 
 
 async def test_wait_in_flight_and_max_in_flight(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.add_faults(*[Fault.hang() for _ in range(4)])
     async with anyio.create_task_group() as group:
@@ -1211,7 +1213,7 @@ async def test_wait_in_flight_and_max_in_flight(
 
 
 async def test_latency_is_adjustable_at_runtime(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.latency = 0.05
     fake.jitter = 0.01
@@ -1232,7 +1234,7 @@ async def test_latency_is_adjustable_at_runtime(
 
 
 async def test_control_api_configures_faults_latency_and_resets(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     async with make_client(base_url=fake.url) as control:
         config = {
@@ -1258,7 +1260,7 @@ async def test_control_api_configures_faults_latency_and_resets(
 
 
 async def test_control_reset_can_restore_deleted_uploads(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     upload_id = fake.data.accounts[0].uploads[0].id
     await client.delete("/assets/uploaded", params={"id": upload_id})
@@ -1456,7 +1458,7 @@ async def test_control_config_rejects_bad_bodies(fake: FakeKlingServer, body: by
 
 
 async def test_control_config_switches_random_faults_off(
-    fake: FakeKlingServer, client: httpx.AsyncClient
+    fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
     fake.set_fault_rate(1.0)
     async with make_client(base_url=fake.url) as control:
@@ -1469,7 +1471,7 @@ async def test_control_config_switches_random_faults_off(
     assert (await client.get("/assets")).status_code == 200
 
 
-async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient) -> None:
+async def test_wrong_method_is_a_json_405(client: httpx2.AsyncClient) -> None:
     response = await client.post("/assets")
     assert response.status_code == 405
     assert response.json() == {"error": "Method not allowed"}

@@ -11,7 +11,7 @@ import math
 import traceback
 from collections.abc import AsyncIterator
 
-import httpx
+import httpx2
 import pytest
 
 from kling_async import (
@@ -75,9 +75,9 @@ def everything_reachable(error: BaseException) -> str:
             except RuntimeError:  # httpx raises when an exception has no request
                 value = None
             parts.append(repr(value))
-            if isinstance(value, httpx.Request):
+            if isinstance(value, httpx2.Request):
                 parts.append(repr(list(value.headers.raw)))
-            if isinstance(value, httpx.Response):
+            if isinstance(value, httpx2.Response):
                 parts.append(repr(list(value.request.headers.raw)))
                 parts.append(value.text)
         for linked in (exc.__cause__, exc.__context__):
@@ -115,7 +115,7 @@ async def test_a_callers_http_client_settings_never_reach_sdk_requests(
     fake: FakeKlingServer,
 ) -> None:
     async with (
-        httpx.AsyncClient(
+        httpx2.AsyncClient(
             auth=("someone", "else"),
             headers={"X-App": "mine", "Authorization": "Bearer not-the-token"},
             cookies={"session": "abc"},
@@ -227,7 +227,7 @@ HUGE_INT = 10**5000
         lambda c: c.assets.list(email="me\x7f@example.com"),
         lambda c: c.assets.list(timeout=math.nan),
         lambda c: c.assets.list(timeout=-math.inf),
-        lambda c: c.assets.list(timeout=httpx.Timeout(math.nan)),
+        lambda c: c.assets.list(timeout=httpx2.Timeout(math.nan)),
     ],
 )
 async def test_bad_values_are_invalid_input_before_any_request(

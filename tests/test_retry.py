@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 
-import httpx
+import httpx2
 import pytest
 
 from kling_async import (
@@ -24,8 +24,8 @@ NOW = 1_800_000_000.0
 
 
 def status_error(status: int, headers: dict[str, str] | None = None) -> APIStatusError:
-    request = httpx.Request("GET", "https://api.example/v1/kling/assets")
-    response = httpx.Response(status, headers=headers, json={"error": "x"}, request=request)
+    request = httpx2.Request("GET", "https://api.example/v1/kling/assets")
+    response = httpx2.Response(status, headers=headers, json={"error": "x"}, request=request)
     return _status_error(response, Redactor("user:1-abc"))
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
-import httpx
+import httpx2
 import pytest
 from _pytest.mark.structures import ParameterSet
 
@@ -245,9 +245,9 @@ BAD_TIMEOUTS: list[tuple[str, object]] = [
     ("True", True),
     ("10**5000", HUGE),
     ("list", [5]),
-    ("Timeout(NaN)", httpx.Timeout(math.nan)),
-    ("Timeout(connect=-1)", httpx.Timeout(5.0, connect=-1.0)),
-    ("Timeout(read=inf)", httpx.Timeout(5.0, read=math.inf)),
+    ("Timeout(NaN)", httpx2.Timeout(math.nan)),
+    ("Timeout(connect=-1)", httpx2.Timeout(5.0, connect=-1.0)),
+    ("Timeout(read=inf)", httpx2.Timeout(5.0, read=math.inf)),
 ]
 
 SOME_BAD_TIMEOUTS = [BAD_TIMEOUTS[i] for i in (0, 2, 5, 9)]
@@ -374,17 +374,17 @@ CLIENT_CASES = [
     _client_case("retry the RetryPolicy class", lambda: {"retry": RetryPolicy}, "retry"),
     # http_client, limits
     _client_case(
-        "http_client a sync httpx.Client", lambda: {"http_client": httpx.Client()}, "http_client"
+        "http_client a sync httpx2.Client", lambda: {"http_client": httpx2.Client()}, "http_client"
     ),
     _client_case(
         "http_client a transport",
-        lambda: {"http_client": httpx.AsyncHTTPTransport()},
+        lambda: {"http_client": httpx2.AsyncHTTPTransport()},
         "http_client",
     ),
     _client_case("http_client a URL string", lambda: {"http_client": "http://x"}, "http_client"),
     _client_case("limits dict", lambda: {"limits": {"max_connections": 5}}, "limits"),
     _client_case("limits int", lambda: {"limits": 10}, "limits"),
-    _client_case("limits an httpx.Timeout", lambda: {"limits": httpx.Timeout(5.0)}, "limits"),
+    _client_case("limits an httpx2.Timeout", lambda: {"limits": httpx2.Timeout(5.0)}, "limits"),
 ]
 
 
@@ -405,7 +405,7 @@ def test_the_client_refuses(
             KlingClient(**arguments)
     finally:
         for value in arguments.values():
-            if isinstance(value, httpx.Client):
+            if isinstance(value, httpx2.Client):
                 value.close()
     assert_refused(info.value, names, *([secret] if secret else []))
     assert_nothing_sent(fake)

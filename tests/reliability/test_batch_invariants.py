@@ -34,7 +34,7 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import anyio.lowlevel
 import attrs
-import httpx
+import httpx2
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -55,7 +55,7 @@ class Ledger(Protocol):
 
 MAX_RETRIES = 2
 RETRY = RetryPolicy(max_retries=MAX_RETRIES, backoff_initial=0.001, backoff_max=0.005, jitter=0.0)
-SHORT_TIMEOUT = httpx.Timeout(1.5, connect=5.0)
+SHORT_TIMEOUT = httpx2.Timeout(1.5, connect=5.0)
 """The client's timeout when a schedule may hang a request: a hang costs this much."""
 HANG_GUARD = 30.0
 """Seconds after which a helper that has not returned counts as hung (a guard only)."""

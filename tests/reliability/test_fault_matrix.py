@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from kling_async import (
@@ -182,7 +182,7 @@ class Kind:
 def _status(code: int, cls: type[APIStatusError]) -> list[Kind]:
     """A status with the service's JSON error body, and with an empty body."""
     body = {"error": f"rejected with {code}", "code": code}
-    reason = httpx.codes.get_reason_phrase(code)
+    reason = httpx2.codes.get_reason_phrase(code)
     return [
         Kind(
             f"{code}-json-body",
@@ -345,7 +345,7 @@ async def test_fault(
         assert fake.requests == []
         assert "ConnectError" in str(error)
         assert len(_retry_lines(caplog)) == RETRY.max_retries
-        outcomes = [record.args[2] for record in _attempt_lines(caplog)]  # type: ignore[index]
+        outcomes = [record.args[1] for record in _attempt_lines(caplog)]  # type: ignore[index]
         assert outcomes == ["ConnectError"] * ATTEMPTS
     else:
         assert endpoint.attempts(fake) == expected

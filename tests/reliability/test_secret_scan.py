@@ -37,7 +37,7 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
-import httpx
+import httpx2
 import pytest
 from rich.console import Console
 from rich.traceback import Traceback
@@ -178,13 +178,13 @@ def _reachable_http(chain: list[BaseException]) -> str:
 
 
 def _describe_http(value: object, parts: list[str]) -> None:
-    if isinstance(value, httpx.Request):
+    if isinstance(value, httpx2.Request):
         parts += [value.method, str(value.url), repr(value.headers.raw), repr(value.headers)]
-        with contextlib.suppress(httpx.RequestNotRead):
+        with contextlib.suppress(httpx2.RequestNotRead):
             parts.append(value.content.decode("utf-8", "replace"))
-    elif isinstance(value, httpx.Response):
+    elif isinstance(value, httpx2.Response):
         parts += [str(value.status_code), repr(value.headers.raw), repr(value.headers)]
-        with contextlib.suppress(httpx.ResponseNotRead):
+        with contextlib.suppress(httpx2.ResponseNotRead):
             parts.append(value.text)
         try:
             request = value.request
