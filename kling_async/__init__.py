@@ -29,6 +29,7 @@ from ._exceptions import (
     ResponseValidationError,
     ServerError,
 )
+from ._http import HTTPBackend
 from ._models import (
     AssetsPage,
     DeleteResult,
@@ -86,6 +87,7 @@ __all__ = [
     "ElementResource",
     "ElementsResource",
     "FileType",
+    "HTTPBackend",
     "HistoryEntry",
     "InvalidInputError",
     "KlingClient",

@@ -12,14 +12,29 @@ never imports encode/httpx itself: when such a client exists, the application im
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import httpx2 as httpx
 
-__all__ = ["HTTP_LIBRARY", "Library", "httpx", "library_of"]
+__all__ = [
+    "AIOHTTP_NEEDS_ASYNCIO",
+    "HTTP_LIBRARY",
+    "HTTPBackend",
+    "Library",
+    "build_client",
+    "false_timeout",
+    "httpx",
+    "library_of",
+    "on_asyncio",
+]
+
+HTTPBackend = Literal["httpx2", "aiohttp"]
+"""How a client the SDK builds sends: httpx2's own transport (asyncio and trio), or aiohttp's
+through httpx-aiohttp (asyncio only; ``pip install 'kling-async[aiohttp]'``)."""
 
 
 @attrs.frozen
@@ -30,7 +45,8 @@ class Library:
         name: the distribution's import name, ``"httpx2"`` or ``"httpx"``.
         request: its ``Request`` class (a client sends only its own library's requests).
         timeout: its ``TimeoutException``.
-        decoding: its ``DecodingError`` (a body its ``Content-Encoding`` does not describe).
+        decoding: its ``DecodingError`` and httpx2's (a body its ``Content-Encoding`` does not
+            describe; the SDK decodes bodies itself, with httpx2).
         transport: its ``TransportError`` (refused, reset, cut short, protocol errors).
         error: its ``HTTPError``, the base of everything it raises.
     """
@@ -38,7 +54,7 @@ class Library:
     name: str
     request: Any
     timeout: type[Exception]
-    decoding: type[Exception]
+    decoding: tuple[type[Exception], ...]
     transport: type[Exception]
     error: type[Exception]
 
@@ -49,7 +65,7 @@ class Library:
             name=module.__name__,
             request=module.Request,
             timeout=module.TimeoutException,
-            decoding=module.DecodingError,
+            decoding=tuple({module.DecodingError, httpx.DecodingError}),
             transport=module.TransportError,
             error=module.HTTPError,
         )
@@ -67,3 +83,69 @@ def library_of(client: object) -> Library | None:
     if legacy is not None and isinstance(client, getattr(legacy, "AsyncClient", ())):
         return Library.of_module(legacy)
     return None
+
+
+def build_client(
+    backend: HTTPBackend, *, limits: httpx.Limits, timeout: httpx.Timeout
+) -> httpx.AsyncClient:
+    """The http client a `KlingClient` builds for itself, on ``backend``'s transport.
+
+    Raises:
+        ValueError: an unknown backend, aiohttp without its extra installed, or aiohttp while
+            a trio loop is running (the caller turns it into `InvalidInputError`).
+    """
+    if backend == "httpx2":
+        return httpx.AsyncClient(limits=limits, timeout=timeout)
+    if backend != "aiohttp":
+        raise ValueError(f"http must be 'httpx2' or 'aiohttp', not {backend!r}")
+    if not on_asyncio(default=True):
+        raise ValueError(AIOHTTP_NEEDS_ASYNCIO)
+    try:
+        from httpx_aiohttp.httpx2 import AiohttpTransport
+    except ImportError:
+        raise ValueError(
+            "http='aiohttp' needs the aiohttp extra: pip install 'kling-async[aiohttp]'"
+        ) from None
+    return httpx.AsyncClient(
+        transport=AiohttpTransport(limits=limits), limits=limits, timeout=timeout
+    )
+
+
+AIOHTTP_NEEDS_ASYNCIO = "http='aiohttp' runs on asyncio only; on trio use the default http='httpx2'"
+
+
+def on_asyncio(*, default: bool) -> bool:
+    """Whether the running event loop is asyncio's (``default`` when no loop runs)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        if trio is not None:
+            try:
+                trio.lowlevel.current_task()
+            except RuntimeError:
+                return default
+            return False
+        return default
+    return True
+
+
+# httpx-aiohttp maps every aiohttp connection error to ConnectTimeout, refusals and
+# disconnections included; these are their names in httpx's own vocabulary.
+_AIOHTTP_NAMES = {
+    "ClientConnectorError": "ConnectError",
+    "ClientConnectorDNSError": "ConnectError",
+    "ServerDisconnectedError": "RemoteProtocolError",
+}
+
+
+def false_timeout(error: BaseException) -> str | None:
+    """For a timeout that was no timeout (aiohttp refused or dropped), the failure's name."""
+    cause = error.__cause__
+    if cause is None or isinstance(cause, TimeoutError):
+        return None
+    module = type(cause).__module__
+    if not module.startswith("aiohttp"):
+        return None
+    name = type(cause).__name__
+    return _AIOHTTP_NAMES.get(name, name)

@@ -9,7 +9,6 @@ in the HTTP library) hold the real headers as local variables.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import Any
 
@@ -65,7 +64,7 @@ class Redactor:
             (name, f"Bearer {REDACTED}" if name.lower() in _SENSITIVE_HEADERS else value)
             for name, value in request.headers.multi_items()
         ]
-        url = request.url
+        url = httpx.URL(str(request.url))  # also a request of another httpx distribution
         if url.userinfo:
             url = url.copy_with(username=None, password=None)
         return httpx.Request(request.method, url, headers=headers)
@@ -105,8 +104,11 @@ class Redactor:
                 continue
             seen.add(id(exc))
             exc.__traceback__ = None
-            if isinstance(exc, httpx.RequestError):
-                with contextlib.suppress(RuntimeError):  # no request attached yet
-                    exc.request = self.request(exc.request)
+            try:  # httpx's and httpx2's errors carry the request as sent
+                sent = exc.request  # type: ignore[attr-defined]
+            except (AttributeError, RuntimeError):  # none, or not attached yet
+                sent = None
+            if sent is not None and hasattr(sent, "headers"):
+                exc.request = self.request(sent)  # type: ignore[attr-defined]
             stack.extend(e for e in (exc.__cause__, exc.__context__) if e is not None)
         return error

@@ -27,7 +27,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import anyio
 import orjson
@@ -36,7 +36,7 @@ from ._client import DEFAULT_BASE_URL, KlingClient
 from ._converter import unstructure
 from ._exceptions import AuthenticationError, InvalidInputError, KlingError
 from ._export import ExportReport, export_works
-from ._http import httpx
+from ._http import HTTPBackend, httpx
 from ._params import MAX_INT, normalize_ids
 from ._redact import redact_text
 from ._version import __version__
@@ -163,6 +163,13 @@ def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
         choices=("asyncio", "trio"),
         default=default("asyncio"),
         help="event loop (asyncio)",
+    )
+    options.add_argument(
+        "--http",
+        choices=get_args(HTTPBackend),
+        default=default("httpx2"),
+        help="HTTP transport: httpx2 (default) or aiohttp (asyncio only, less CPU per "
+        "request; pip install 'kling-async[aiohttp]')",
     )
     return options
 
@@ -366,12 +373,19 @@ def _report(message: str, status: int, secrets: Sequence[str | None]) -> int:
 def _client(args: argparse.Namespace) -> KlingClient:
     if args.token is None and not os.environ.get("USEAPI_TOKEN", "").strip():
         raise _UsageError("no API token: set the USEAPI_TOKEN environment variable (or --token)")
+    _check_http(args)
     return KlingClient(
         token=args.token,
         base_url=args.base_url,
         timeout=args.timeout,
         max_retries=args.max_retries,
+        http=args.http,
     )
+
+
+def _check_http(args: argparse.Namespace) -> None:
+    if args.http == "aiohttp" and args.backend != "asyncio":
+        raise _UsageError("--http aiohttp runs on asyncio only: drop --backend trio")
 
 
 def _call(args: argparse.Namespace, command: Callable[[KlingClient], Awaitable[Any]]) -> Any:
@@ -500,6 +514,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    _check_http(args)
     testing = _testing()
     view = _export_view(quiet=args.quiet)
     # Realistic but small: 3 accounts of 40 works, with enough latency to watch progress.
@@ -508,7 +523,10 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
     async def run() -> ExportReport:
-        async with server as fake, KlingClient(token=fake.token, base_url=fake.base_url) as client:
+        async with (
+            server as fake,
+            KlingClient(token=fake.token, base_url=fake.base_url, http=args.http) as client,
+        ):
             view.note(f"A fake Kling API with {len(fake.emails)} accounts serves {fake.url}.")
             return await export_works(
                 client,

@@ -165,9 +165,13 @@ async def drain(pages: batch.ConcurrentPages[Any]) -> list[batch.AccountPage[Any
 
 
 def checked_out_connections(client: KlingClient) -> int:
-    """Connections of the client's pool that are in the middle of a request."""
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
-    return sum(1 for conn in pool.connections if not (conn.is_idle() or conn.is_closed()))
+    """Connections of the client's pool that are in the middle of a request (either transport)."""
+    transport = client._http._transport  # type: ignore[attr-defined]
+    pool = getattr(transport, "_pool", None)
+    if pool is not None:  # httpx2's own transport (httpcore2)
+        return sum(1 for conn in pool.connections if not (conn.is_idle() or conn.is_closed()))
+    session = transport.client  # aiohttp: connections handed out and not yet released
+    return len(session.connector._acquired) if session is not None else 0
 
 
 def max_overlap(records: Sequence[RecordedRequest]) -> int:

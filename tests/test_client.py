@@ -46,6 +46,12 @@ async def client(fake: FakeKlingServer) -> AsyncIterator[KlingClient]:
         yield kling
 
 
+def anyio_backend_http(client: KlingClient) -> str:
+    """Which transport the client sends through: "aiohttp" or "httpx2"."""
+    transport = type(client._http._transport)  # type: ignore[attr-defined]
+    return "aiohttp" if "aiohttp" in transport.__module__ else "httpx2"
+
+
 def api_requests(fake: FakeKlingServer) -> list[RecordedRequest]:
     return [r for r in fake.requests if r.path.startswith("/v1/kling")]
 
@@ -317,7 +323,11 @@ async def test_element_id_stays_one_path_segment(
     with pytest.raises(NotFoundError):  # no such element: only what the server saw matters
         await client.elements.get(element_id)
     sent = api_requests(fake)[-1]
-    assert sent.raw_path == raw_path
+    assert sent.raw_path is not None
+    if anyio_backend_http(client) == "aiohttp":  # yarl writes '=' as is: still one segment
+        assert sent.raw_path.split("/") == raw_path.replace("%3D", "=").split("/")
+    else:
+        assert sent.raw_path == raw_path
     assert sent.query == {"email": fake.emails[0]}
 
 
