@@ -704,3 +704,20 @@ def test_an_export_failure_echoing_the_token_never_shows_it(
     assert run.status == 1
     assert "is not allowed here" in run.err
     assert "***" in run.err
+
+
+def test_the_aiohttp_transport_exports_on_asyncio(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    run = kling("--http", "aiohttp", *export_args(fake, tmp_path / "out"))
+
+    assert run.status == 0
+    assert len(read_manifest(tmp_path / "out")) == len(all_works(fake))
+
+
+def test_the_aiohttp_transport_on_trio_is_a_usage_error(fake: FakeKlingServer, kling: Any) -> None:
+    run = kling("--http", "aiohttp", "--backend", "trio", "assets", "list")
+
+    assert run.status == 2
+    assert "asyncio only" in run.err
+    assert fake.requests == []
