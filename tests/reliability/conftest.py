@@ -6,7 +6,9 @@ examples of its own (hypothesis, a soak) adds them with the `ledger` fixture, an
 figures (``ledger.figure("soak", "peak RSS at 10,000 requests", "41.2 MB")``).
 
 ``pytest tests/reliability --reliability-report=docs/reliability.md`` writes the table of
-cases tried, held and failed per area, and the figures, when the run ends.
+cases tried, held and failed per area, and the figures, when the run ends. The report needs a
+run in one process: under pytest-xdist (as CI runs the suite, for pass or fail) nothing is
+written.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = session.config.getoption("--reliability-report")
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: it saw only a part
+        return
     if path and _LEDGER.areas:
         Path(path).write_text(render(_LEDGER), encoding="utf-8")
 
