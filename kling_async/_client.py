@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import anyio
 import attrs
@@ -176,7 +176,9 @@ class KlingClient:
         )
         # File downloads: no token, and the bytes as stored (hashes are of the file itself).
         self._cdn_headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
-        self._asyncio_only = http == "aiohttp"
+        if http not in get_args(HTTPBackend):
+            raise InvalidInputError(f"http must be 'httpx2' or 'aiohttp', not {shown(http)}")
+        self._asyncio_only = http == "aiohttp" and http_client is None
         if http_client is None:
             try:
                 self._http = build_client(
