@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kling_async import KlingClient
+from kling_async._pacing import Pacer
 
 
 @pytest.fixture(
@@ -26,3 +27,30 @@ def anyio_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         assert "http" in defaults
         monkeypatch.setitem(defaults, "http", http)
     return str(backend)
+
+
+@pytest.fixture
+def pacer_starts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every start a `Pacer` lets go during the test, as `Pacer.last_start`: when the call was let
+    go, measured at the client on anyio's clock. (The server notes an arrival later than that,
+    by a delay that varies with the machine's load.)"""
+    starts: list[float] = []
+
+    def note(pacer: Pacer) -> None:
+        if pacer.last_start is not None and (not starts or starts[-1] != pacer.last_start):
+            starts.append(pacer.last_start)
+
+    try_start, wait = Pacer.try_start, Pacer.wait
+
+    def recording_try_start(self: Pacer) -> float:
+        pause = try_start(self)
+        note(self)
+        return pause
+
+    async def recording_wait(self: Pacer) -> None:
+        await wait(self)
+        note(self)
+
+    monkeypatch.setattr(Pacer, "try_start", recording_try_start)
+    monkeypatch.setattr(Pacer, "wait", recording_wait)
+    return starts

@@ -23,7 +23,6 @@ from kling_async import (
     ServerError,
     batch,
 )
-from kling_async._pacing import Pacer
 from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
 
 FAST_RETRY = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
@@ -73,33 +72,6 @@ async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingC
         options: dict[str, Any] = {"base_url": fake.base_url, "email": fake.emails[0]}
         async with KlingClient(fake.token, http_client=http, retry=FAST_RETRY, **options) as client:
             yield client
-
-
-@pytest.fixture
-def pacer_starts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every start a `Pacer` lets go during the test, as `Pacer.last_start`: when the call was let
-    go, measured at the client on anyio's clock. (The server notes an arrival later than that,
-    by a delay that varies with the machine's load.)"""
-    starts: list[float] = []
-
-    def note(pacer: Pacer) -> None:
-        if pacer.last_start is not None and (not starts or starts[-1] != pacer.last_start):
-            starts.append(pacer.last_start)
-
-    try_start, wait = Pacer.try_start, Pacer.wait
-
-    def recording_try_start(self: Pacer) -> float:
-        pause = try_start(self)
-        note(self)
-        return pause
-
-    async def recording_wait(self: Pacer) -> None:
-        await wait(self)
-        note(self)
-
-    monkeypatch.setattr(Pacer, "try_start", recording_try_start)
-    monkeypatch.setattr(Pacer, "wait", recording_wait)
-    return starts
 
 
 async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.CancelScope) -> None:
