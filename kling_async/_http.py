@@ -142,7 +142,8 @@ _AIOHTTP_NAMES = {
 def false_timeout(error: BaseException) -> str | None:
     """For a timeout that was no timeout (aiohttp refused or dropped), the failure's name."""
     cause = error.__cause__
-    if cause is None or isinstance(cause, TimeoutError):
+    # asyncio.TimeoutError is TimeoutError from 3.11 on; on 3.10 it is a class of its own.
+    if cause is None or isinstance(cause, (TimeoutError, asyncio.TimeoutError)):
         return None
     module = type(cause).__module__
     if not module.startswith("aiohttp"):
