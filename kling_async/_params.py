@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
+from typing import Literal
 from urllib.parse import quote
 
 from ._exceptions import InvalidInputError
@@ -25,6 +26,7 @@ __all__ = [
     "normalize_file_name",
     "normalize_file_types",
     "normalize_ids",
+    "normalize_sort",
     "path_segment",
     "positive_int",
     "shown",
@@ -98,7 +100,7 @@ def normalize_ids(
     """
     if isinstance(ids, (int, str)):
         values: Iterable[object] = (ids,)
-    elif isinstance(ids, (bytes, bytearray, memoryview)) or not isinstance(ids, Iterable):
+    elif isinstance(ids, (bytes, bytearray, memoryview, Mapping)) or not isinstance(ids, Iterable):
         raise InvalidInputError(
             f"{name} must be an iterable of ints or numeric strings, not {type(ids).__name__}"
         )
@@ -191,6 +193,18 @@ def normalize_content_type(content_type: ContentType | str | None) -> str | None
     if content_type is None:
         return None
     return _choice(content_type, "content_type", _CONTENT_TYPES, "lower")
+
+
+def normalize_sort(sort: object) -> Literal["asc", "desc"] | None:
+    """Return the listing order as its wire value (None when not given), in any case."""
+    if sort is None:
+        return None
+    key = sort.strip().lower() if isinstance(sort, str) else None
+    if key == "asc":
+        return "asc"
+    if key == "desc":
+        return "desc"
+    raise InvalidInputError(f"sort must be 'asc' or 'desc', not {shown(sort)}")
 
 
 def positive_int(value: object, name: str) -> int:

@@ -27,6 +27,7 @@ from ._params import (
     normalize_file_name,
     normalize_file_types,
     normalize_ids,
+    normalize_sort,
     path_segment,
     positive_int,
 )
@@ -47,12 +48,6 @@ SortOrder = Literal["asc", "desc"]
 def _query(**values: str | int | None) -> dict[str, str]:
     """The query parameters that were given, as strings, in wire names."""
     return {key: str(value) for key, value in values.items() if value is not None}
-
-
-def _check_sort(sort: SortOrder | None) -> SortOrder | None:
-    if sort is None or sort == "asc" or sort == "desc":
-        return sort
-    raise InvalidInputError(f"sort must be 'asc' or 'desc', not {sort!r}")
 
 
 class _Resource:
@@ -103,7 +98,7 @@ class AssetsResource(_Resource):
             email=self._client._resolve_email(email),
             pageSize=positive_int(page_size, "page_size"),
             contentType=normalize_content_type(content_type),
-            sort=_check_sort(sort),
+            sort=normalize_sort(sort),
         )
         return _listing(self._client, "/assets", AssetsPage, _history_count, params, timeout)
 
@@ -210,7 +205,7 @@ class UploadsResource(_Resource):
             pageSize=positive_int(page_size, "page_size"),
             contentType=normalize_content_type(content_type),
             fileName=normalize_file_name(file_name),
-            sort=_check_sort(sort),
+            sort=normalize_sort(sort),
         )
         return _listing(
             self._client, "/assets/uploaded", UploadsPage, _upload_count, params, timeout

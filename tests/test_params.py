@@ -12,6 +12,7 @@ from kling_async._params import (
     normalize_file_name,
     normalize_file_types,
     normalize_ids,
+    normalize_sort,
     path_segment,
     positive_int,
 )
@@ -149,3 +150,19 @@ def test_canonical_id_strips_spaces_and_leading_zeros() -> None:
 @pytest.mark.parametrize("text", ["", "x1", "1.0", "²", "١٢"])
 def test_canonical_id_is_none_for_anything_but_ascii_digits(text: str) -> None:
     assert canonical_id(text) is None
+
+
+@pytest.mark.parametrize(("sort", "wire"), [("asc", "asc"), ("DESC", "desc"), (" Asc ", "asc")])
+def test_sort_takes_either_order_in_any_case(sort: str, wire: str) -> None:
+    assert normalize_sort(sort) == wire
+
+
+@pytest.mark.parametrize("sort", ["up", "", 1, True, ["asc"]])
+def test_sort_rejects_anything_else(sort: object) -> None:
+    with pytest.raises(InvalidInputError, match="sort"):
+        normalize_sort(sort)
+
+
+def test_ids_reject_a_mapping_even_with_numeric_keys() -> None:
+    with pytest.raises(InvalidInputError, match="work_ids"):
+        normalize_ids({"12": "x"}, name="work_ids")
