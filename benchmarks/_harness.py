@@ -33,6 +33,9 @@ __all__ = [
     "Row",
     "Settings",
     "auth_headers",
+    "bare_aiohttp_session",
+    "bare_httpx2_client",
+    "bare_httpx2_on_aiohttp",
     "bare_httpx_client",
     "interleave",
     "interleave_sync",
@@ -365,8 +368,46 @@ def sdk_client(server: FakeServerProcess, **options: Any) -> Any:
 
 
 def bare_httpx_client() -> httpx.AsyncClient:
-    """The oracles' client: plain httpx with the SDK's pool size and timeout."""
+    """The oracles' client: plain encode/httpx with the SDK's pool size and timeout."""
     return httpx.AsyncClient(limits=POOL, timeout=httpx.Timeout(60.0, connect=5.0))
+
+
+def _httpx2_settings() -> dict[str, Any]:
+    import httpx2
+
+    return {
+        "limits": httpx2.Limits(
+            max_connections=POOL.max_connections,
+            max_keepalive_connections=POOL.max_keepalive_connections,
+        ),
+        "timeout": httpx2.Timeout(60.0, connect=5.0),
+    }
+
+
+def bare_httpx2_client() -> Any:
+    """Plain httpx2 (the SDK's library) with the SDK's pool size and timeout."""
+    import httpx2
+
+    return httpx2.AsyncClient(**_httpx2_settings())
+
+
+def bare_httpx2_on_aiohttp() -> Any:
+    """Plain httpx2 on httpx-aiohttp's transport: what ``http="aiohttp"`` builds, sans SDK."""
+    import httpx2
+    from httpx_aiohttp.httpx2 import AiohttpTransport
+
+    settings = _httpx2_settings()
+    return httpx2.AsyncClient(transport=AiohttpTransport(limits=settings["limits"]), **settings)
+
+
+def bare_aiohttp_session() -> Any:
+    """Plain `aiohttp.ClientSession` with the SDK's pool size (asyncio only)."""
+    import aiohttp
+
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=POOL.max_connections),
+        timeout=aiohttp.ClientTimeout(total=60, sock_connect=5),
+    )
 
 
 def auth_headers(server: FakeServerProcess) -> dict[str, str]:
@@ -407,8 +448,11 @@ def environment() -> dict[str, Any]:
     versions = {}
     for name in (
         "kling-async",
+        "httpx2",
+        "httpcore2",
         "httpx",
         "httpcore",
+        "httpx-aiohttp",
         "anyio",
         "attrs",
         "cattrs",

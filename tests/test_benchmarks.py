@@ -95,6 +95,57 @@ def test_results_files_hold_the_table_and_the_run(quick_run: dict[str, Any]) -> 
     assert document["quick"] is True
     assert document["scenarios"] == list(SCENARIOS)
     assert document["environment"]["versions"]["httpx"]
+    assert document["environment"]["versions"]["httpx2"]
+
+
+OVERHEAD_CLIENTS = ("sdk", "sdk_aiohttp", "httpx2", "httpx", "aiohttp", "httpx2_aiohttp")
+OVERHEAD_TARGETS = {"sdk": "bare httpx2 req/s", "sdk_aiohttp": "bare aiohttp req/s"}
+
+
+def test_overhead_compares_every_client_at_both_concurrencies(quick_run: dict[str, Any]) -> None:
+    rows = [row for row in quick_run["json"]["rows"] if row["scenario"] == "overhead"]
+    found = {
+        (row["details"]["client"], row["details"]["concurrency"], row["details"]["figure_kind"])
+        for row in rows
+    }
+    expected = {
+        (client, concurrency, kind)
+        for client in OVERHEAD_CLIENTS
+        for concurrency in (16, 64)
+        for kind in ("throughput", "cpu")
+    }
+    assert found == expected
+    assert len(rows) == len(expected)
+    for row in rows:
+        client = row["details"]["client"]
+        if row["details"]["figure_kind"] == "throughput" and client in OVERHEAD_TARGETS:
+            assert row["target"] is not None, row["variant"]
+            assert row["ratios"][0]["baseline"] == OVERHEAD_TARGETS[client]
+        else:
+            assert row["target"] is None, row["variant"]
+
+
+FANOUT_TARGETS = {
+    "tuned": 0.95,
+    "default": 0.95,
+    "tuned_aiohttp": 1.10,
+    "default_aiohttp": 1.10,
+}
+
+
+def test_fanout_runs_the_sdk_on_both_transports(quick_run: dict[str, Any]) -> None:
+    rows = [row for row in quick_run["json"]["rows"] if row["scenario"] == "fanout"]
+    timed = {row["details"]["client"]: row for row in rows if row["unit"] == "ms"}
+    for oracle in ("oracle_httpx", "oracle_httpx2", "oracle_aiohttp", "oracle_models", "ideal"):
+        assert oracle in timed
+    for client, goal in FANOUT_TARGETS.items():
+        row = timed[client]
+        assert row["details"]["transport"] == ("aiohttp" if "aiohttp" in client else "httpx2")
+        assert row["target"] == f"≥ {goal:.2f}x oracle speed"
+        assert [ratio["baseline"] for ratio in row["ratios"]] == ["oracle speed", "ideal time"]
+    overfetch = {row["details"]["client"] for row in rows if row["unit"] == "requests"}
+    assert overfetch == set(FANOUT_TARGETS)
+    assert {row["details"]["client"] for row in rows if row["target"]} == set(FANOUT_TARGETS)
 
 
 def test_only_runs_the_named_scenarios(tmp_path: Path) -> None:
