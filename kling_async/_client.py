@@ -378,7 +378,7 @@ class KlingClient:
             error: APIError
             outcome: object = ""
             try:
-                async with self._pool_slots:
+                async with _PoolSlot(self._pool_slots):
                     response = await self._http.send(
                         request, stream=True, auth=None, follow_redirects=target.follow_redirects
                     )
@@ -435,6 +435,29 @@ class KlingClient:
                 self._retry.max_retries,
             )
             await anyio.sleep(wait)
+
+
+class _PoolSlot:
+    """Hold one of the limiter's slots; wait (and yield to the loop) only when none is free.
+
+    ``async with limiter`` always yields, even with slots free; meanwhile the connection the
+    last request released sits idle, and httpcore probes every idle connection's socket on
+    each request (a third of the client's CPU at 64 requests in flight).
+    """
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+        self._limiter = limiter
+
+    async def __aenter__(self) -> None:
+        try:
+            self._limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._limiter.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._limiter.release()
 
 
 @attrs.frozen
