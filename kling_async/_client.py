@@ -35,13 +35,14 @@ from ._http import (
     HTTP_LIBRARY,
     HTTPBackend,
     build_client,
-    false_timeout,
+    foreign_limits,
+    foreign_timeout,
     httpx,
     library_of,
     on_asyncio,
 )
 from ._params import normalize_email, shown
-from ._redact import Redactor
+from ._redact import Redactor, without_query
 from ._resources import AssetsResource, ElementsResource, UploadsResource
 from ._retry import RetryPolicy, parse_retry_after
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
@@ -86,9 +87,10 @@ class KlingClient:
             connect 5 s, read 60 s.
         max_retries: retries after the first try (0 turns retrying off); default 2.
         retry: the full `RetryPolicy` (waits, statuses); ``max_retries`` overrides its count.
-        http_client: an `httpx.AsyncClient` to send through. The caller owns and closes it. It
-            lends its pool and transport only: the SDK builds every request itself and sends
-            it without the client's auth, default headers, cookies or query params.
+        http_client: an `httpx2.AsyncClient` (or encode/httpx's ``httpx.AsyncClient``) to send
+            through. The caller owns and closes it. It lends its pool, transport and event hooks
+            (which see each request as sent, token included): the SDK builds every request
+            itself and sends it without the client's auth, default headers, cookies or params.
         limits: the connection pool of the client the SDK builds (ignored with ``http_client``).
         http: the transport of the client the SDK builds: ``"httpx2"`` (default; asyncio and
             trio) or ``"aiohttp"`` (asyncio only, several times less CPU per request; needs
@@ -125,18 +127,19 @@ class KlingClient:
         http: HTTPBackend = "httpx2",
     ) -> None:
         try:
-            self._configure(
-                token, email, base_url, timeout, max_retries, retry, http_client, limits, http
-            )
+            self._configure(email, base_url, timeout, max_retries, retry, http_client, limits, http)
+            self._set_token(token)
         except InvalidInputError as exc:
             # A traceback rendered with locals shows this frame's: let it hold no token.
             token = None
             raise exc.with_traceback(None) from None
+        except BaseException:
+            token = None
+            raise
         self._bind_resources()
 
     def _configure(
         self,
-        token: str | None,
         email: str | None,
         base_url: str | httpx.URL | None,
         timeout: TimeoutTypes,
@@ -146,17 +149,15 @@ class KlingClient:
         limits: httpx.Limits | None,
         http: HTTPBackend,
     ) -> None:
-        """Check every setting and build the client's state (the constructor's body)."""
-        # Settings first, the token last: an error about a setting is raised before any
-        # frame holds the token.
+        """Check every setting but the token and build the client's state."""
         self._base_url = _check_base_url(
             base_url if base_url is not None else os.environ.get("USEAPI_BASE_URL")
         )
         self._email = normalize_email(email)
         self._timeout = _to_timeout(timeout)
+        self._timeout_dict = self._timeout.as_dict()
         self._retry = _retry_policy(retry, max_retries)
-        if limits is not None and not isinstance(limits, httpx.Limits):
-            raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
+        limits = _to_limits(limits)
         library = HTTP_LIBRARY if http_client is None else library_of(http_client)
         if library is None:
             raise InvalidInputError(
@@ -164,16 +165,6 @@ class KlingClient:
                 f"encode/httpx), not {type(http_client).__name__}"
             )
         self._library = library
-        token = _check_token(token if token is not None else os.environ.get("USEAPI_TOKEN"))
-        self._redactor = Redactor(token)
-        self._headers = httpx.Headers(
-            {
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "Accept-Encoding": "gzip, deflate",
-                "User-Agent": _USER_AGENT,
-            }
-        )
         # File downloads: no token, and the bytes as stored (hashes are of the file itself).
         self._cdn_headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
         if http not in get_args(HTTPBackend):
@@ -194,6 +185,23 @@ class KlingClient:
             self._max_connections = _pool_size(http_client)
         # Requests past the pool size wait here, not in httpx's pool, whose wait times out.
         self._pool_slots = anyio.CapacityLimiter(self._max_connections or math.inf)
+        self._pool_slot = _PoolSlot(self._pool_slots)
+
+    def _set_token(self, token: str | None) -> None:
+        """Check the token and build the headers that carry it.
+
+        The constructor's last step: no other error is raised while a frame holds the token.
+        """
+        token = _check_token(token if token is not None else os.environ.get("USEAPI_TOKEN"))
+        self._redactor = Redactor(token)
+        self._headers = httpx.Headers(
+            {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
+                "User-Agent": _USER_AGENT,
+            }
+        )
 
     def _bind_resources(self) -> None:
         self.assets = AssetsResource(self)
@@ -250,6 +258,7 @@ class KlingClient:
             new._email = normalize_email(email)
         if not isinstance(timeout, NotGiven):
             new._timeout = _to_timeout(timeout)
+            new._timeout_dict = new._timeout.as_dict()
         if not isinstance(retry, NotGiven) or not isinstance(max_retries, NotGiven):
             base = self._retry if isinstance(retry, NotGiven) else retry
             new._retry = _retry_policy(base, max_retries)
@@ -286,14 +295,17 @@ class KlingClient:
         """The account for one call: its own ``email=``, else the client's."""
         return normalize_email(email) if email is not None else self._email
 
-    def _check_open(self, what: str) -> None:
+    def _check_open(self, method: str, url: str) -> None:
         if self._asyncio_only and not on_asyncio(default=False):
-            raise KlingError(f"{what}: {AIOHTTP_NEEDS_ASYNCIO}")
+            raise KlingError(f"{method} {without_query(url)}: {AIOHTTP_NEEDS_ASYNCIO}")
         if self._http.is_closed:
-            raise ClientClosedError(
-                f"{what}: this KlingClient is closed; make calls inside its `async with` block, "
-                "or before `aclose()`"
-            )
+            raise self._closed_error(method, url)
+
+    def _closed_error(self, method: str, url: str) -> ClientClosedError:
+        return ClientClosedError(
+            f"{method} {without_query(url)}: this KlingClient is closed; make calls inside its "
+            "`async with` block, or before `aclose()`"
+        )
 
     async def _request(
         self,
@@ -308,30 +320,34 @@ class KlingClient:
 
         ``path`` is already percent-encoded; ``params`` are encoded here.
         """
-        self._check_open(f"{method} {path.split('?')[0]}")
-        request_timeout = self._timeout if isinstance(timeout, NotGiven) else _to_timeout(timeout)
+        url = self._base_url + path
+        self._check_open(method, url)
+        timeouts = (
+            self._timeout_dict if isinstance(timeout, NotGiven) else _to_timeout(timeout).as_dict()
+        )
         # Built here, not by the http client: a caller's client lends its pool and transport,
         # never its auth, default headers, cookies or query params.
         request = self._library.request(
-            method,
-            self._base_url + path,
-            params=params,
-            headers=self._headers,
-            extensions={"timeout": request_timeout.as_dict()},
+            method, url, params=params, headers=self._headers, extensions={"timeout": timeouts}
         )
 
         async def decode(response: httpx.Response) -> T:
-            body = await _read_body(response, request)
+            raw, decoded = await _read_raw(response)
+            if decoded or not _encoded(response):  # the usual case: the bytes are the body
+                content = raw
+            else:
+                content = _as_response(response, raw, decoded, request).content
             try:
-                return decode_json(body.content, cast_to, response=body)
+                return decode_json(content, cast_to)
             except ResponseValidationError as invalid:
                 # A fresh error, raised outside this block: the decoder's frames and the
                 # exceptions chained to its error hold the raw body.
                 rejected = ResponseValidationError(
                     self._redactor.text(invalid.message),
                     path=invalid.path,
-                    response=self._redactor.response(body),
+                    response=self._redactor.response(_as_response(response, raw, decoded, request)),
                 )
+            del raw, content  # a traceback rendered with locals would show the body
             raise rejected
 
         return await self._send(request, _API, decode, params)
@@ -341,17 +357,18 @@ class KlingClient:
 
         ``receive`` consumes the body (``response.aiter_raw()``) and returns what it made of it;
         it runs again from the start on each retry. Failures are the client's errors, with
-        `CDNError` for a non-2xx answer; retries follow the client's policy.
+        `CDNError` for a non-2xx answer; retries follow the client's policy, timeouts are
+        `CDN_TIMEOUT`.
         """
-        self._check_open(f"GET {_without_query(url)}")
+        self._check_open("GET", url)
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError) as exc:
-            raise APIError(f"cannot download {url!r}: not a URL ({exc})") from None
+            raise APIError(f"cannot download {without_query(url)}: not a URL ({exc})") from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise APIError(f"cannot download {_without_query(url)}: not an http(s) URL")
+            raise APIError(f"cannot download {without_query(url)}: not an http(s) URL")
         request = self._library.request(
-            "GET", url, headers=self._cdn_headers, extensions={"timeout": CDN_TIMEOUT.as_dict()}
+            "GET", url, headers=self._cdn_headers, extensions={"timeout": _CDN_TIMEOUTS}
         )
         return await self._send(request, _CDN, receive, None)
 
@@ -368,7 +385,6 @@ class KlingClient:
         ``on_success`` reads a 2xx response while it is open.
         """
         library = self._library
-        label = f"{request.method} {target.describe(request.url)}"
         attempts = self._retry.max_retries + 1
         debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
@@ -378,32 +394,39 @@ class KlingClient:
             error: APIError
             outcome: object = ""
             try:
-                async with _PoolSlot(self._pool_slots):
+                async with self._pool_slot:
                     response = await self._http.send(
                         request, stream=True, auth=None, follow_redirects=target.follow_redirects
                     )
                     try:
                         if debug:
-                            _log_attempt(label, response.status_code, attempt, attempts, started)
+                            _log_attempt(
+                                target.label(request),
+                                response.status_code,
+                                attempt,
+                                attempts,
+                                started,
+                            )
                         if 200 <= response.status_code < 300:
                             return await on_success(response)
-                        body = await _read_body(response, request)
+                        body = await _read_response(response, request)
                     finally:
                         await response.aclose()
                 error = target.status_error(body, self._redactor)
             except APIError as failed:  # from on_success: the body was cut short or does not fit
                 error = failed
             except library.timeout as exc:
-                really = false_timeout(exc)
-                outcome = really or type(exc).__name__
-                failure = APIConnectionError if really else APITimeoutError
-                error = failure(f"{outcome} on {label}", request=self._redactor.request(request))
+                outcome = type(exc).__name__
+                error = APITimeoutError(
+                    f"{outcome} on {target.label(request)}",
+                    request=self._redactor.request(request),
+                )
                 error.__cause__ = self._redactor.cause(exc)
             except library.decoding as exc:
                 # A body its Content-Encoding does not describe: damaged, like a cut one.
                 outcome = type(exc).__name__
                 error = APIConnectionError(
-                    f"the response body could not be decoded on {label}: "
+                    f"the response body could not be decoded on {target.label(request)}: "
                     f"{self._redactor.text(str(exc))}",
                     request=self._redactor.request(request),
                 )
@@ -411,24 +434,29 @@ class KlingClient:
             except library.transport as exc:
                 outcome = type(exc).__name__
                 error = APIConnectionError(
-                    f"{outcome} on {label}: {self._redactor.text(str(exc))}",
+                    f"{outcome} on {target.label(request)}: {self._redactor.text(str(exc))}",
                     request=self._redactor.request(request),
                 )
                 error.__cause__ = self._redactor.cause(exc)
             except library.error as exc:  # anything else the library raises: not retried
                 error = APIError(
-                    f"{type(exc).__name__} on {label}: {self._redactor.text(str(exc))}",
+                    f"{type(exc).__name__} on {target.label(request)}: "
+                    f"{self._redactor.text(str(exc))}",
                     request=self._redactor.request(request),
                 )
                 raise _with_call_context(error, params) from self._redactor.cause(exc)
+            except RuntimeError:  # httpx's own word for a client closed while this call waited
+                if self._http.is_closed:
+                    raise self._closed_error(request.method, str(request.url)) from None
+                raise
             if outcome and debug:
-                _log_attempt(label, outcome, attempt, attempts, started)
+                _log_attempt(target.label(request), outcome, attempt, attempts, started)
             wait = self._retry.wait_before(attempt, error)
             if wait is None:
                 raise _with_call_context(error, params)
             logger.info(
                 "retrying %s in %.2f s after %s (retry %d of %d)",
-                label,
+                target.label(request),
                 wait,
                 _error_label(error),
                 attempt,
@@ -438,7 +466,7 @@ class KlingClient:
 
 
 class _PoolSlot:
-    """Hold one of the limiter's slots; wait (and yield to the loop) only when none is free.
+    """Holds one of the limiter's slots; waits (and yields to the loop) only when none is free.
 
     ``async with limiter`` always yields, even with slots free; meanwhile the connection the
     last request released sits idle, and httpcore probes every idle connection's socket on
@@ -450,6 +478,11 @@ class _PoolSlot:
     def __init__(self, limiter: anyio.CapacityLimiter) -> None:
         self._limiter = limiter
 
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """The limiter (its ``borrowed_tokens`` say how many calls are on the wire)."""
+        return self._limiter
+
     async def __aenter__(self) -> None:
         try:
             self._limiter.acquire_nowait()
@@ -460,83 +493,52 @@ class _PoolSlot:
         self._limiter.release()
 
 
-@attrs.frozen
-class _Target:
-    """How the send path treats one kind of destination: the API, or the file CDN."""
+async def _read_raw(response: httpx.Response) -> tuple[bytes, bool]:
+    """The whole body of a streamed response, and whether it is decoded already.
 
-    follow_redirects: bool
-    status_error: Callable[[httpx.Response, Redactor], APIStatusError]
-    describe: Callable[[Any], str]  # a request URL as logs and messages show it
+    It is as sent (not decoded), unless the transport had read it already (MockTransport).
+    """
+    if response.is_stream_consumed:
+        return response.content, True
+    return b"".join([part async for part in response.aiter_raw()]), False
 
 
-async def _read_body(response: httpx.Response, request: httpx.Request) -> httpx.Response:
-    """Read a streamed response whole; return it as a plain read response of this library.
+async def _read_response(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    """A streamed response read whole, as a read response of this library (see `_as_response`)."""
+    raw, decoded = await _read_raw(response)
+    return _as_response(response, raw, decoded, request)
+
+
+def _encoded(response: httpx.Response) -> bool:
+    """Whether the body as sent has a Content-Encoding to undo."""
+    encoding = response.headers.get("content-encoding", "")
+    return encoding.strip().lower() not in ("", "identity")
+
+
+def _as_response(
+    response: httpx.Response, body: bytes, decoded: bool, request: httpx.Request
+) -> httpx.Response:
+    """A read response of this library with ``body``, which is decoded here unless ``decoded``.
 
     The body is decoded only once it is all in, in plain code: httpx decodes inside async
     generators that it leaves unclosed when a body does not decode (a warning on trio, a leak
     until collected). A response from another httpx distribution comes back as this one's.
     """
-    if response.is_stream_consumed:  # a transport that read it already (MockTransport)
-        if isinstance(response, httpx.Response):
-            return response
-        raw = response.content
-        encoded_headers = [
-            (name, value)
-            for name, value in response.headers.multi_items()
-            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-    else:
-        raw = b"".join([part async for part in response.aiter_raw()])
-        encoded_headers = response.headers.multi_items()
+    headers = response.headers.multi_items()
+    if decoded:  # drop what described the encoding
+        headers = [(name, value) for name, value in headers if name.lower() not in _BODY_HEADERS]
     if not isinstance(request, httpx.Request):  # sent through a client of encode/httpx
         request = httpx.Request(request.method, str(request.url), headers=request.headers.raw)
     return httpx.Response(
         response.status_code,
-        headers=encoded_headers,
-        content=raw,
+        headers=headers,
+        content=body,
         request=request,
         extensions=response.extensions,
     )
 
 
-def _cdn_error(response: httpx.Response, redactor: Redactor) -> APIStatusError:
-    """The error for a CDN answer that is not 2xx (the file, not the work, is missing)."""
-    code = response.status_code
-    reason = response.reason_phrase or httpx.codes.get_reason_phrase(code) or f"HTTP {code}"
-    return CDNError(f"{reason} from the CDN", response=redactor.response(response), body=None)
-
-
-def _without_query(url: object) -> str:
-    """A URL without its query (a CDN URL's signed parameters), for logs and messages."""
-    try:
-        return str(httpx.URL(str(url)).copy_with(query=None, fragment=None))
-    except (httpx.InvalidURL, TypeError):
-        return "the file URL"
-
-
-# API calls are logged with their query (account, page); file URLs without (signed parameters).
-_API = _Target(False, lambda response, redactor: _status_error(response, redactor), str)
-_CDN = _Target(True, _cdn_error, _without_query)
-
-
-def _log_attempt(label: str, outcome: object, attempt: int, attempts: int, started: float) -> None:
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    logger.debug("%s -> %s (attempt %d/%d, %.1f ms)", label, outcome, attempt, attempts, elapsed_ms)
-
-
-def _with_call_context(error: APIError, params: dict[str, str] | None) -> APIError:
-    """Note on ``error`` the account and page the call was for, read from its query."""
-    if params:
-        error.email = params.get("email")
-        page_num = params.get("pageNum")
-        error.page_num = int(page_num) if page_num else None
-    return error
-
-
-def _error_label(error: APIError) -> str:
-    if isinstance(error, APIStatusError):
-        return f"{error.status_code} {error.message}"
-    return type(error).__name__
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def _status_error(response: httpx.Response, redactor: Redactor) -> APIStatusError:
@@ -560,6 +562,52 @@ def _status_error(response: httpx.Response, redactor: Redactor) -> APIStatusErro
     if isinstance(error, RateLimitError):
         error.retry_after = parse_retry_after(response.headers)
     return error
+
+
+def _cdn_error(response: httpx.Response, redactor: Redactor) -> APIStatusError:
+    """The error for a CDN answer that is not 2xx (the file, not the work, is missing)."""
+    code = response.status_code
+    reason = response.reason_phrase or httpx.codes.get_reason_phrase(code) or f"HTTP {code}"
+    return CDNError(f"{reason} from the CDN", response=redactor.response(response), body=None)
+
+
+@attrs.frozen
+class _Target:
+    """How the send path treats one kind of destination: the API, or the file CDN."""
+
+    follow_redirects: bool
+    status_error: Callable[[httpx.Response, Redactor], APIStatusError]
+    describe: Callable[[str], str]  # a request URL as logs and messages show it
+
+    def label(self, request: httpx.Request) -> str:
+        """``METHOD url`` for logs and messages (built only when one is written)."""
+        return f"{request.method} {self.describe(str(request.url))}"
+
+
+# API calls are logged with their query (account, page); file URLs without (signed parameters).
+_API = _Target(follow_redirects=False, status_error=_status_error, describe=str)
+_CDN = _Target(follow_redirects=True, status_error=_cdn_error, describe=without_query)
+_CDN_TIMEOUTS = CDN_TIMEOUT.as_dict()
+
+
+def _log_attempt(label: str, outcome: object, attempt: int, attempts: int, started: float) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    logger.debug("%s -> %s (attempt %d/%d, %.1f ms)", label, outcome, attempt, attempts, elapsed_ms)
+
+
+def _with_call_context(error: APIError, params: dict[str, str] | None) -> APIError:
+    """Note on ``error`` the account and page the call was for, read from its query."""
+    if params:
+        error.email = params.get("email")
+        page_num = params.get("pageNum")
+        error.page_num = int(page_num) if page_num else None
+    return error
+
+
+def _error_label(error: APIError) -> str:
+    if isinstance(error, APIStatusError):
+        return f"{error.status_code} {error.message}"
+    return type(error).__name__
 
 
 def _check_token(token: str | None) -> str:
@@ -601,6 +649,7 @@ def _check_base_url(base_url: str | httpx.URL | None) -> str:
 
 def _to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
     """Check a ``timeout=`` argument: positive finite seconds, an `httpx.Timeout`, or None."""
+    timeout = foreign_timeout(timeout) or timeout
     if isinstance(timeout, httpx.Timeout):
         for phase, seconds in timeout.as_dict().items():
             if seconds is not None and not _positive_seconds(seconds):
@@ -617,6 +666,16 @@ def _to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
             f"not {shown(timeout)}"
         )
     return httpx.Timeout(float(timeout))
+
+
+def _to_limits(limits: object) -> httpx.Limits | None:
+    """Check a ``limits=`` argument: an `httpx.Limits` (of httpx2 or encode/httpx), or None."""
+    if limits is None or isinstance(limits, httpx.Limits):
+        return limits
+    converted = foreign_limits(limits)
+    if converted is None:
+        raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
+    return converted
 
 
 def _positive_seconds(value: object) -> bool:

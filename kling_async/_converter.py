@@ -530,7 +530,7 @@ def _exact_integers(content: bytes | str) -> dict[str, Any] | None:
     """The body parsed with exact integers, when it has any orjson cannot hold; else None."""
     try:
         data = json.loads(content, parse_constant=_reject_constant)
-    except ValueError:  # also the interpreter's limit on very long integers
+    except (ValueError, RecursionError):  # long integers; nesting deeper than orjson's
         return None
     return data if data.__class__ is dict and _has_big_int(data) else None
 

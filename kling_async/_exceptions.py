@@ -101,7 +101,8 @@ class APIStatusError(APIError):
         status_code: the HTTP status.
         message: the server's own words (the body's ``"error"``), or the reason phrase.
         body: the decoded JSON body, the text when it is not JSON, or None when empty.
-        response: the `httpx.Response` itself.
+        response: a copy of the `httpx2.Response`, its body read (and decoded), with the token
+            cut out of its body and headers, and its request's credentials replaced.
 
     """
 
@@ -176,7 +177,7 @@ class ResponseValidationError(APIError):
     Attributes:
         path: where in the body the problem is, e.g. ``$.history[3].works[0].workId``;
             ``$`` for the body as a whole.
-        response: the `httpx.Response`, when the body came from one.
+        response: a redacted copy of the `httpx2.Response`, when the body came from one.
 
     """
 

@@ -20,8 +20,9 @@ does not offer it is skipped, and counted as such); else the type its content ty
 (video: MP4, image: PNG, audio: MP3) when the work offers it; else the first type in its
 ``downloadInfo``.
 
-Downloads from the CDN go through the client's one send path (its pool, timeouts, logging and
-`RetryPolicy`; transient failures such as connection errors, 408, 429 and 5xx are retried),
+Downloads from the CDN go through the client's one send path (its pool, logging and
+`RetryPolicy`, with the timeouts of `CDN_TIMEOUT`; transient failures such as connection
+errors, 408, 429 and 5xx are retried),
 never with the API token, and a non-2xx answer is a `CDNError`. Each file is streamed in
 chunks to ``.<workId>.<ext>.part`` in its final folder, hashed (SHA-256) while it streams,
 flushed to disk and renamed to its final name only when complete, so a final name never
@@ -59,12 +60,13 @@ from . import batch
 from ._client import KlingClient
 from ._exceptions import (
     APIConnectionError,
-    InvalidInputError,
+    APIError,
     KlingError,
 )
 from ._http import httpx
 from ._models import AssetsPage, Work
-from ._params import normalize_emails, positive_int
+from ._params import normalize_emails, normalize_file_type, positive_int
+from ._redact import without_query
 from ._types import ContentType, FileType
 
 __all__ = [
@@ -496,9 +498,10 @@ class _Exporter:
     ) -> tuple[int, str]:
         """Write a 2xx CDN response's body into ``part``, hashing as it goes."""
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        if encoding != "identity":
-            raise APIConnectionError(
-                f"the CDN sent {_where(url)} with Content-Encoding {encoding!r}, not the file"
+        if encoding != "identity":  # asked for identity: a retry would get the same
+            raise APIError(
+                f"the CDN sent {without_query(url)} with Content-Encoding {encoding!r}, "
+                "not the file as stored"
             )
         digest = hashlib.sha256()
         async with await anyio.open_file(part, "wb") as file:
@@ -520,7 +523,8 @@ class _Exporter:
         expected = int(value) if value.isdigit() else None
         if expected is not None and expected != tally.size:
             raise APIConnectionError(
-                f"the download from {_where(url)} ended after {tally.size} of {expected} bytes"
+                f"the download from {without_query(url)} ended after {tally.size} of "
+                f"{expected} bytes"
             )
         return tally.size, digest.hexdigest()
 
@@ -559,31 +563,10 @@ class _Tally:
     size: int = 0
 
 
-def _where(url: str) -> str:
-    """``url`` without its query (signed CDN parameters), for messages."""
-    return url.split("?", 1)[0].split("#", 1)[0]
-
-
 def _accounts(emails: Sequence[str] | str | None) -> list[str] | None:
     """The accounts to export, each once (without regard to case); None: the default."""
     accounts = normalize_emails(emails)
     return None if accounts is None else list(accounts)
-
-
-def _one_file_type(file_type: FileType | str | None) -> FileType | None:
-    if file_type is None:
-        return None
-    raw = file_type.value if isinstance(file_type, FileType) else file_type
-    if isinstance(raw, str):
-        try:
-            return FileType(raw.strip().upper())
-        except ValueError:
-            pass
-    choices = ", ".join(member.value for member in FileType)
-    raise InvalidInputError(
-        f"file_type must be one file type ({choices}), or None to choose by content type; "
-        f"not {file_type!r}"
-    )
 
 
 async def export_works(
@@ -614,7 +597,7 @@ async def export_works(
         The `ExportReport`; failures are in it, not raised. Bad arguments raise
         `InvalidInputError`; a folder that cannot be written raises `OSError`.
     """
-    wanted = _one_file_type(file_type)
+    wanted = normalize_file_type(file_type)
     concurrency = positive_int(concurrency, "concurrency")
     accounts = _accounts(emails)
     pages = batch.iter_pages(

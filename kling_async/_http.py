@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator, Callable
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 import httpx2 as httpx
@@ -26,11 +27,14 @@ __all__ = [
     "HTTPBackend",
     "Library",
     "build_client",
-    "false_timeout",
+    "foreign_limits",
+    "foreign_timeout",
     "httpx",
     "library_of",
     "on_asyncio",
 ]
+
+_T = TypeVar("_T")
 
 HTTPBackend = Literal["httpx2", "aiohttp"]
 """How a client the SDK builds sends: httpx2's own transport (asyncio and trio), or aiohttp's
@@ -42,7 +46,6 @@ class Library:
     """What the request core needs from an httpx distribution.
 
     Attributes:
-        name: the distribution's import name, ``"httpx2"`` or ``"httpx"``.
         request: its ``Request`` class (a client sends only its own library's requests).
         timeout: its ``TimeoutException``.
         decoding: its ``DecodingError`` and httpx2's (a body its ``Content-Encoding`` does not
@@ -51,7 +54,6 @@ class Library:
         error: its ``HTTPError``, the base of everything it raises.
     """
 
-    name: str
     request: Any
     timeout: type[Exception]
     decoding: tuple[type[Exception], ...]
@@ -62,7 +64,6 @@ class Library:
     def of_module(cls, module: ModuleType) -> Library:
         """The `Library` of an imported httpx distribution."""
         return cls(
-            name=module.__name__,
             request=module.Request,
             timeout=module.TimeoutException,
             decoding=tuple({module.DecodingError, httpx.DecodingError}),
@@ -91,24 +92,14 @@ def build_client(
     """The http client a `KlingClient` builds for itself, on ``backend``'s transport.
 
     Raises:
-        ValueError: an unknown backend, aiohttp without its extra installed, or aiohttp while
-            a trio loop is running (the caller turns it into `InvalidInputError`).
+        ValueError: aiohttp without its extra installed, or while a trio loop is running (the
+            caller turns it into `InvalidInputError`).
     """
     if backend == "httpx2":
         return httpx.AsyncClient(limits=limits, timeout=timeout)
-    if backend != "aiohttp":
-        raise ValueError(f"http must be 'httpx2' or 'aiohttp', not {backend!r}")
     if not on_asyncio(default=True):
         raise ValueError(AIOHTTP_NEEDS_ASYNCIO)
-    try:
-        from httpx_aiohttp.httpx2 import AiohttpTransport
-    except ImportError:
-        raise ValueError(
-            "http='aiohttp' needs the aiohttp extra: pip install 'kling-async[aiohttp]'"
-        ) from None
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=limits), limits=limits, timeout=timeout
-    )
+    return httpx.AsyncClient(transport=_aiohttp_transport(limits), limits=limits, timeout=timeout)
 
 
 AIOHTTP_NEEDS_ASYNCIO = "http='aiohttp' runs on asyncio only; on trio use the default http='httpx2'"
@@ -130,23 +121,97 @@ def on_asyncio(*, default: bool) -> bool:
     return True
 
 
-# httpx-aiohttp maps every aiohttp connection error to ConnectTimeout, refusals and
-# disconnections included; these are their names in httpx's own vocabulary.
-_AIOHTTP_NAMES = {
-    "ClientConnectorError": "ConnectError",
-    "ClientConnectorDNSError": "ConnectError",
-    "ServerDisconnectedError": "RemoteProtocolError",
-}
+def foreign_timeout(value: object) -> httpx.Timeout | None:
+    """An encode/httpx ``Timeout`` as httpx2's; None for anything else."""
+    return _foreign(value, "Timeout", lambda t: httpx.Timeout(**t.as_dict()))
 
 
-def false_timeout(error: BaseException) -> str | None:
-    """For a timeout that was no timeout (aiohttp refused or dropped), the failure's name."""
-    cause = error.__cause__
+def foreign_limits(value: object) -> httpx.Limits | None:
+    """An encode/httpx ``Limits`` as httpx2's; None for anything else."""
+    return _foreign(
+        value,
+        "Limits",
+        lambda lim: httpx.Limits(
+            max_connections=lim.max_connections,
+            max_keepalive_connections=lim.max_keepalive_connections,
+            keepalive_expiry=lim.keepalive_expiry,
+        ),
+    )
+
+
+def _foreign(value: object, name: str, convert: Callable[[Any], _T]) -> _T | None:
+    legacy = sys.modules.get("httpx")
+    cls = getattr(legacy, name, None) if legacy is not None else None
+    return convert(value) if isinstance(cls, type) and isinstance(value, cls) else None
+
+
+def _aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """httpx-aiohttp's transport, with every failure in httpx2's terms.
+
+    httpx-aiohttp reports a refused or dropped connection as ``ConnectTimeout`` and lets some
+    aiohttp errors through as they are (a malformed response's ``ClientResponseError``, whose
+    ``request_info`` holds the request's headers, token included). This wrapper raises
+    httpx2's own classes instead, chained to nothing.
+    """
+    try:
+        import aiohttp
+        from httpx_aiohttp.httpx2 import AiohttpTransport
+    except ImportError:
+        raise ValueError(
+            "http='aiohttp' needs the aiohttp extra: pip install 'kling-async[aiohttp]'"
+        ) from None
+
     # asyncio.TimeoutError is TimeoutError from 3.11 on; on 3.10 it is a class of its own.
-    if cause is None or isinstance(cause, (TimeoutError, asyncio.TimeoutError)):
+    timeouts = (TimeoutError, asyncio.TimeoutError)
+
+    def in_httpx_terms(error: BaseException, request: httpx.Request) -> httpx.HTTPError | None:
+        cause = error.__cause__ if isinstance(error, httpx.HTTPError) else error
+        if isinstance(error, httpx.TimeoutException) and isinstance(cause, timeouts):
+            return None  # a real timeout, already in httpx2's terms
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            return httpx.ConnectError(str(error), request=request)
+        if isinstance(cause, timeouts):
+            return httpx.ReadTimeout(str(error), request=request)
+        if isinstance(cause, aiohttp.ClientError):
+            return httpx.RemoteProtocolError(str(error), request=request)
         return None
-    module = type(cause).__module__
-    if not module.startswith("aiohttp"):
-        return None
-    name = type(cause).__name__
-    return _AIOHTTP_NAMES.get(name, name)
+
+    class Stream(httpx.AsyncByteStream):
+        def __init__(self, inner: httpx.AsyncByteStream, request: httpx.Request) -> None:
+            self._inner, self._request = inner, request
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            iterator = self._inner.__aiter__()
+            while True:
+                failure: httpx.HTTPError | None = None
+                try:
+                    chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return
+                except (httpx.HTTPError, aiohttp.ClientError, *timeouts) as error:
+                    failure = in_httpx_terms(error, self._request)
+                    if failure is None:
+                        raise
+                if failure is not None:
+                    raise failure  # outside the handler: nothing chained to it
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    class Transport(AiohttpTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            failure: httpx.HTTPError | None = None
+            try:
+                response: httpx.Response = await super().handle_async_request(request)
+            except (httpx.HTTPError, aiohttp.ClientError, *timeouts) as error:
+                failure = in_httpx_terms(error, request)
+                if failure is None:
+                    raise
+            if failure is not None:
+                raise failure  # outside the handler: nothing chained to it
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            response.stream = Stream(response.stream, request)
+            return response
+
+    return Transport(limits=limits)

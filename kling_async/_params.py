@@ -6,6 +6,7 @@ Every function here either returns the value in the form sent on the wire or rai
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,7 @@ __all__ = [
     "normalize_email",
     "normalize_emails",
     "normalize_file_name",
+    "normalize_file_type",
     "normalize_file_types",
     "normalize_ids",
     "normalize_sort",
@@ -69,7 +71,7 @@ def canonical_id(text: str) -> str | None:
 
 def _one_id(value: object, name: str) -> str:
     if isinstance(value, bool):
-        raise InvalidInputError(f"{name}: {value!r} is not an ID (IDs are numbers)")
+        raise InvalidInputError(f"{name}: {shown(value)} is not an ID (IDs are numbers)")
     if isinstance(value, int):
         if not 0 <= value < _ID_LIMIT:
             raise InvalidInputError(
@@ -80,12 +82,11 @@ def _one_id(value: object, name: str) -> str:
         canonical = canonical_id(value)
         if canonical is not None:
             return canonical
-        shown = value if len(value) <= 50 else f"{value[:20]}...{value[-10:]}"
         raise InvalidInputError(
-            f"{name}: {shown!r} is not a numeric ID (ASCII digits, at most {MAX_ID_DIGITS})"
+            f"{name}: {shown(value)} is not a numeric ID (ASCII digits, at most {MAX_ID_DIGITS})"
         )
     raise InvalidInputError(
-        f"{name}: {value!r} is a {type(value).__name__}; IDs are ints or numeric strings"
+        f"{name}: {shown(value)} is a {type(value).__name__}; IDs are ints or numeric strings"
     )
 
 
@@ -127,7 +128,7 @@ def normalize_email(email: object) -> str | None:
     if not text:
         raise InvalidInputError("email is empty; pass None to use the client's default account")
     if "@" not in text or any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise InvalidInputError(f"email {email!r} is not an email address")
+        raise InvalidInputError(f"email {shown(email)} is not an email address")
     return text
 
 
@@ -152,7 +153,7 @@ def normalize_emails(emails: object, *, name: str = "emails") -> tuple[str, ...]
     accounts: dict[str, str] = {}
     for value in values:
         if not isinstance(value, str):
-            raise InvalidInputError(f"{name}: {value!r} is not an email address")
+            raise InvalidInputError(f"{name}: {shown(value)} is not an email address")
         email = normalize_email(value)
         assert email is not None  # a str never normalises to None
         accounts.setdefault(email.casefold(), email)
@@ -168,7 +169,7 @@ def _choice(value: object, name: str, choices: dict[str, str], fold: str) -> str
         if key in choices:
             return choices[key]
     allowed = ", ".join(choices)
-    raise InvalidInputError(f"{name}: {value!r} is not one of {allowed}")
+    raise InvalidInputError(f"{name}: {shown(value)} is not one of {allowed}")
 
 
 def normalize_file_types(
@@ -181,11 +182,25 @@ def normalize_file_types(
         (file_types,) if isinstance(file_types, (str, enum.Enum)) else file_types
     )
     if not isinstance(values, Iterable):
-        raise InvalidInputError(f"file_types must be strings or FileType, not {values!r}")
+        raise InvalidInputError(f"file_types must be strings or FileType, not {shown(values)}")
     result = tuple(dict.fromkeys(_choice(v, "file_types", _FILE_TYPES, "upper") for v in values))
     if not result:
         raise InvalidInputError("file_types is empty; pass None to get every file type")
     return result
+
+
+def normalize_file_type(file_type: object) -> FileType | None:
+    """Return one file type (None when not given); reject unknown values and collections."""
+    if file_type is None:
+        return None
+    if isinstance(file_type, (str, enum.Enum)):
+        with contextlib.suppress(InvalidInputError):
+            return FileType(_choice(file_type, "file_type", _FILE_TYPES, "upper"))
+    choices = ", ".join(_FILE_TYPES)
+    raise InvalidInputError(
+        f"file_type must be one file type ({choices}), or None to choose by content type; "
+        f"not {shown(file_type)}"
+    )
 
 
 def normalize_content_type(content_type: ContentType | str | None) -> str | None:
@@ -212,8 +227,7 @@ def positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(f"{name} must be an int, not {type(value).__name__}")
     if not 1 <= value <= MAX_INT:
-        shown = value if -MAX_INT <= value <= MAX_INT else "a larger number"
-        raise InvalidInputError(f"{name} must be from 1 to {MAX_INT}, not {shown}")
+        raise InvalidInputError(f"{name} must be from 1 to {MAX_INT}, not {shown(value)}")
     return value
 
 
@@ -222,7 +236,7 @@ def normalize_file_name(file_name: object) -> str | None:
     if file_name is None:
         return None
     if not isinstance(file_name, str) or not file_name.strip():
-        raise InvalidInputError(f"file_name must be a non-blank string, not {file_name!r}")
+        raise InvalidInputError(f"file_name must be a non-blank string, not {shown(file_name)}")
     return file_name
 
 
@@ -236,5 +250,5 @@ def path_segment(value: object, name: str) -> str:
         raise InvalidInputError(f"{name} must be a string, not {type(value).__name__}")
     text = value.strip()
     if not text or text in {".", ".."}:
-        raise InvalidInputError(f"{name} {value!r} is not a valid ID")
+        raise InvalidInputError(f"{name} {shown(value)} is not a valid ID")
     return quote(text, safe="")

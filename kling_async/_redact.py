@@ -14,7 +14,7 @@ from typing import Any
 
 from ._http import httpx
 
-__all__ = ["REDACTED", "TOKEN_SHAPE", "Redactor", "redact_text"]
+__all__ = ["REDACTED", "TOKEN_SHAPE", "Redactor", "redact_text", "without_query"]
 
 REDACTED = "***"
 """What stands in place of a token."""
@@ -22,7 +22,11 @@ REDACTED = "***"
 TOKEN_SHAPE = re.compile(r"user:[0-9]+-[A-Za-z0-9]+")
 """Anything shaped like a useapi.net token (``user:<digits>-<alphanumerics>``)."""
 
-_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_REDACTED_HEADER = {
+    "authorization": f"Bearer {REDACTED}",
+    "proxy-authorization": REDACTED,
+    "cookie": REDACTED,
+}
 # Headers of a response body the copy no longer matches once the body is decoded and redacted.
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -34,6 +38,14 @@ def redact_text(text: str, *secrets: str | None) -> str:
         if len(secret) >= 4 and secret in text:
             text = text.replace(secret, REDACTED)
     return TOKEN_SHAPE.sub(REDACTED, text)
+
+
+def without_query(url: str) -> str:
+    """``url`` without its query and fragment (a CDN URL's signed parameters), for messages."""
+    try:
+        return str(httpx.URL(url).copy_with(query=None, fragment=None))
+    except (httpx.InvalidURL, TypeError):
+        return "the file URL"
 
 
 class Redactor:
@@ -61,7 +73,7 @@ class Redactor:
     def request(self, request: httpx.Request) -> httpx.Request:
         """A copy of ``request`` (method, URL, headers) with its credentials replaced."""
         headers = [
-            (name, f"Bearer {REDACTED}" if name.lower() in _SENSITIVE_HEADERS else value)
+            (name, _REDACTED_HEADER.get(name.lower(), value))
             for name, value in request.headers.multi_items()
         ]
         url = httpx.URL(str(request.url))  # also a request of another httpx distribution

@@ -49,7 +49,8 @@ async def client(fake: FakeKlingServer) -> AsyncIterator[KlingClient]:
 def anyio_backend_http(client: KlingClient) -> str:
     """Which transport the client sends through: "aiohttp" or "httpx2"."""
     transport = type(client._http._transport)  # type: ignore[attr-defined]
-    return "aiohttp" if "aiohttp" in transport.__module__ else "httpx2"
+    modules = [cls.__module__ for cls in transport.__mro__]
+    return "aiohttp" if any("aiohttp" in module for module in modules) else "httpx2"
 
 
 def api_requests(fake: FakeKlingServer) -> list[RecordedRequest]:

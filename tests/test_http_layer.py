@@ -206,3 +206,36 @@ def test_aiohttp_without_its_extra_says_what_to_install(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "httpx_aiohttp.httpx2", None)
     with pytest.raises(InvalidInputError, match=r"kling-async\[aiohttp\]"):
         KlingClient(token="user:1-abc", http="aiohttp")
+
+
+async def test_a_malformed_http_response_is_a_retried_connection_error_on_every_transport(
+    anyio_backend: str,
+) -> None:
+    served = 0
+
+    async def answer_garbage(stream: anyio.abc.SocketStream) -> None:
+        nonlocal served
+        async with stream:
+            await stream.receive()
+            served += 1
+            await stream.send(b"HTTP/1.1 abc Broken\r\nX-Bad header\r\n\r\n")
+
+    token = "user:123-Secret123Secret"
+    async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener:
+        port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, answer_garbage)
+            async with KlingClient(
+                token=token, base_url=f"http://127.0.0.1:{port}/v1/kling", retry=FAST_RETRY
+            ) as client:
+                with pytest.raises(APIConnectionError) as info:
+                    await client.assets.list()
+            tg.cancel_scope.cancel()
+    assert served == FAST_RETRY.max_retries + 1
+    error: BaseException | None = info.value
+    while error is not None:  # nothing chained to it carries the token
+        assert "Secret123Secret" not in repr(vars(error)) + repr(getattr(error, "request", ""))
+        request = getattr(error, "request", None)
+        if isinstance(request, httpx2.Request):
+            assert "Secret123Secret" not in repr(list(request.headers.raw))
+        error = error.__cause__ or error.__context__
