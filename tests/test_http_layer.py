@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import httpx  # encode/httpx 0.28: what applications that have not moved yet hand the SDK
 import httpx2
 import pytest
@@ -19,6 +20,7 @@ from kling_async import (
     APIConnectionError,
     APITimeoutError,
     CDNError,
+    ClientClosedError,
     InvalidInputError,
     KlingClient,
     KlingError,
@@ -239,3 +241,44 @@ async def test_a_malformed_http_response_is_a_retried_connection_error_on_every_
         if isinstance(request, httpx2.Request):
             assert "Secret123Secret" not in repr(list(request.headers.raw))
         error = error.__cause__ or error.__context__
+
+
+def test_encode_httpx_timeout_and_limits_are_taken() -> None:
+    client = KlingClient(
+        token="user:1-abc",
+        timeout=httpx.Timeout(3.0, connect=1.0),
+        limits=httpx.Limits(max_connections=5),
+    )
+    assert isinstance(client.timeout, httpx2.Timeout)
+    assert (client.timeout.read, client.timeout.connect) == (3.0, 1.0)
+    assert client.max_connections == 5
+
+
+async def test_a_call_waiting_for_a_slot_when_the_client_closes_says_it_is_closed(
+    fake: FakeKlingServer,
+) -> None:
+    fake.add_faults(Fault.hang())
+    client = KlingClient(
+        token=fake.token,
+        email=fake.emails[0],
+        base_url=fake.base_url,
+        limits=httpx2.Limits(max_connections=1),
+        max_retries=0,
+    )
+    outcomes: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await client.assets.list()
+        except Exception as exc:
+            outcomes.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(call)  # holds the one slot, on a request that hangs
+        await fake.wait_in_flight(1)
+        tg.start_soon(call)  # waits for the slot
+        while client._pool_slots.statistics().tasks_waiting < 1:
+            await anyio.lowlevel.checkpoint()
+        await client.aclose()
+    assert any(isinstance(outcome, ClientClosedError) for outcome in outcomes)
+    assert all(isinstance(outcome, KlingError) for outcome in outcomes)
