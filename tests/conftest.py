@@ -30,6 +30,12 @@ def anyio_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
+def http_transport(request: pytest.FixtureRequest, anyio_backend: str) -> str:
+    """The transport the test's clients use by default: "httpx2" or "aiohttp"."""
+    return str(request.node.callspec.params["anyio_backend"][1])
+
+
+@pytest.fixture
 def pacer_starts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Every start a `Pacer` lets go during the test, as `Pacer.last_start`: when the call was let
     go, measured at the client on anyio's clock. (The server notes an arrival later than that,

@@ -86,7 +86,10 @@ async def soak_server() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
 
 @pytest.mark.anyio
 async def test_soak_loses_no_id_and_keeps_memory_flat(
-    soak_server: tuple[FakeKlingServer, KlingClient], ledger: Ledger, anyio_backend: str
+    soak_server: tuple[FakeKlingServer, KlingClient],
+    ledger: Ledger,
+    anyio_backend: str,
+    http_transport: str,
 ) -> None:
     fake, client = soak_server
     account = fake.data.accounts[0]
@@ -136,7 +139,7 @@ async def test_soak_loses_no_id_and_keeps_memory_flat(
     faulted = Counter(describe(r) for r in api if r.fault is not None)
     injected = sum(faulted.values())
 
-    tag = anyio_backend
+    tag = f"{anyio_backend} on {http_transport}"
     ledger.examples_run(AREA, len(api))
     ledger.figure(AREA, f"{tag}: requests sent (retries included)", f"{len(api):,}")
     ledger.figure(
