@@ -96,6 +96,11 @@ class KlingClient:
             trio) or ``"aiohttp"`` (asyncio only, several times less CPU per request; needs
             ``pip install 'kling-async[aiohttp]'``). On trio, ``"aiohttp"`` is refused.
             Ignored with ``http_client`` (whose own transport is used).
+        deadline: seconds one API call may take in all, its retries and the waits between them
+            included; None (the default) sets no bound beyond ``timeout`` per attempt and the
+            retry policy. A call that reaches it raises `APITimeoutError`; a retry whose wait
+            would end past it is not waited for (the last error is raised at once). File
+            downloads are not bound by it.
 
     Example::
 
@@ -125,9 +130,11 @@ class KlingClient:
         http_client: httpx.AsyncClient | None = None,
         limits: httpx.Limits | None = None,
         http: HTTPBackend = "httpx2",
+        deadline: float | None = None,
     ) -> None:
         try:
             self._configure(email, base_url, timeout, max_retries, retry, http_client, limits, http)
+            self._deadline = _to_deadline(deadline)
             self._set_token(token)
         except InvalidInputError as exc:
             # A traceback rendered with locals shows this frame's: let it hold no token.
@@ -226,6 +233,11 @@ class KlingClient:
         return self._timeout
 
     @property
+    def deadline(self) -> float | None:
+        """Seconds one API call may take across all its attempts and waits, or None."""
+        return self._deadline
+
+    @property
     def retry(self) -> RetryPolicy:
         """The retry policy in force."""
         return self._retry
@@ -242,6 +254,7 @@ class KlingClient:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> KlingClient:
         """Return a client with some settings changed that shares this one's connection pool.
 
@@ -251,6 +264,7 @@ class KlingClient:
         Example::
 
             patient = client.with_options(timeout=300, max_retries=5)
+            page = await client.with_options(deadline=5).assets.list()  # this call: 5 s in all
         """
         new = copy.copy(self)
         new._owns_http = False
@@ -262,6 +276,8 @@ class KlingClient:
         if not isinstance(retry, NotGiven) or not isinstance(max_retries, NotGiven):
             base = self._retry if isinstance(retry, NotGiven) else retry
             new._retry = _retry_policy(base, max_retries)
+        if not isinstance(deadline, NotGiven):
+            new._deadline = _to_deadline(deadline)
         new._bind_resources()
         return new
 
@@ -382,7 +398,32 @@ class KlingClient:
         """The one send path for API calls and file downloads.
 
         It sends, times out, maps failures to the SDK's errors, logs and retries;
-        ``on_success`` reads a 2xx response while it is open.
+        ``on_success`` reads a 2xx response while it is open. An API call ends by the
+        client's `deadline` at the latest.
+        """
+        deadline = self._deadline if target is _API else None
+        if deadline is None:
+            return await self._attempts(request, target, on_success, params, math.inf)
+        with anyio.move_on_after(deadline):
+            ends_at = anyio.current_time() + deadline
+            return await self._attempts(request, target, on_success, params, ends_at)
+        error = APITimeoutError(
+            f"{target.label(request)}: no answer within the call's deadline of {deadline:g} s",
+            request=self._redactor.request(request),
+        )
+        raise _with_call_context(error, params)
+
+    async def _attempts(
+        self,
+        request: httpx.Request,
+        target: _Target,
+        on_success: Callable[[httpx.Response], Awaitable[T]],
+        params: dict[str, str] | None,
+        ends_at: float,
+    ) -> T:
+        """Try ``request`` until it succeeds or fails for good.
+
+        A retry whose wait would end past ``ends_at`` (anyio's clock) is not waited for.
         """
         library = self._library
         attempts = self._retry.max_retries + 1
@@ -452,7 +493,7 @@ class KlingClient:
             if outcome and debug:
                 _log_attempt(target.label(request), outcome, attempt, attempts, started)
             wait = self._retry.wait_before(attempt, error)
-            if wait is None:
+            if wait is None or anyio.current_time() + wait >= ends_at:
                 raise _with_call_context(error, params)
             logger.info(
                 "retrying %s in %.2f s after %s (retry %d of %d)",
@@ -676,6 +717,17 @@ def _to_limits(limits: object) -> httpx.Limits | None:
     if converted is None:
         raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
     return converted
+
+
+def _to_deadline(deadline: object) -> float | None:
+    """Check a ``deadline=`` argument: positive finite seconds, or None."""
+    if deadline is None:
+        return None
+    if not _positive_seconds(deadline):
+        raise InvalidInputError(
+            f"deadline must be positive finite seconds or None, not {shown(deadline)}"
+        )
+    return float(deadline)  # type: ignore[arg-type]  # _positive_seconds proved it a number
 
 
 def _positive_seconds(value: object) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import math
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from kling_async import (
     KlingClient,
     KlingError,
     NotFoundError,
+    RateLimitError,
     RetryPolicy,
 )
 from kling_async._export import export_works
@@ -282,3 +284,76 @@ async def test_a_call_waiting_for_a_slot_when_the_client_closes_says_it_is_close
         await client.aclose()
     assert any(isinstance(outcome, ClientClosedError) for outcome in outcomes)
     assert all(isinstance(outcome, KlingError) for outcome in outcomes)
+
+
+# -- a deadline bounds a whole call, retries and waits included -----------------------------------
+
+
+async def test_a_deadline_does_not_wait_for_a_retry_it_cannot_finish(
+    fake: FakeKlingServer,
+) -> None:
+    fake.add_faults(Fault.status(429), Fault.status(429))  # no Retry-After: a 10 s wait each
+    async with KlingClient(
+        token=fake.token, email=fake.emails[0], base_url=fake.base_url, deadline=5
+    ) as client:
+        assert client.retry.rate_limit_wait == 10.0
+        with anyio.fail_after(30):  # a hang guard only: without the deadline this takes 20 s
+            with pytest.raises(RateLimitError):
+                await client.assets.list()
+    assert len(fake.requests) == 1  # the first 429 is raised at once: its wait ends too late
+
+
+async def test_a_deadline_cuts_a_call_that_hangs_and_frees_its_connection(
+    fake: FakeKlingServer,
+) -> None:
+    fake.add_faults(Fault.hang())
+    async with KlingClient(
+        token=fake.token, email=fake.emails[0], base_url=fake.base_url, timeout=None
+    ) as client:
+        with (
+            anyio.fail_after(30),
+            pytest.raises(APITimeoutError, match=r"deadline of 0\.3 s") as info,
+        ):
+            await client.with_options(deadline=0.3).assets.list(page_num=3)
+        assert info.value.page_num == 3
+        await fake.wait_idle()
+        assert client._pool_slots.borrowed_tokens == 0
+        page = await client.assets.list(page_size=1)  # the client is fine afterwards
+    assert len(page.history) == 1
+
+
+async def test_a_deadline_does_not_bound_file_downloads(
+    fake: FakeKlingServer, tmp_path: Path
+) -> None:
+    ready = anyio.Event()
+
+    async def hold_downloads(request: httpx2.Request) -> None:
+        if request.url.path.startswith("/_cdn/"):
+            await ready.wait()
+
+    async with (
+        httpx2.AsyncClient(event_hooks={"request": [hold_downloads]}) as http,
+        KlingClient(
+            token=fake.token, base_url=fake.base_url, http_client=http, deadline=1.0
+        ) as client,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(_release_later, ready)
+        report = await export_works(client, tmp_path, emails=fake.emails, concurrency=1)
+    assert report.ok
+    assert report.downloaded == len(fake.data.accounts[0].work_ids)
+
+
+async def _release_later(ready: anyio.Event) -> None:
+    await anyio.sleep(1.5)  # longer than the deadline: downloads must not be cut by it
+    ready.set()
+
+
+@pytest.mark.parametrize(
+    "deadline", [0, -1, math.nan, math.inf, "5", True, pytest.param(10**5000, id="huge")]
+)
+def test_a_bad_deadline_is_invalid_input(deadline: object) -> None:
+    with pytest.raises(InvalidInputError, match="deadline"):
+        KlingClient(token="user:1-abc", deadline=deadline)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="deadline"):
+        KlingClient(token="user:1-abc").with_options(deadline=deadline)  # type: ignore[arg-type]
