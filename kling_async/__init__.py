@@ -58,6 +58,7 @@ from ._models import (
 from ._pagination import PageSource
 from ._resources import AssetsResource, ElementsResource, SortOrder, UploadsResource
 from ._retry import RetryPolicy
+from ._serialize import Form, from_dict, from_json, to_dict, to_json
 from ._types import NOT_GIVEN, ContentType, FileType, NotGiven
 from ._version import __version__
 
@@ -87,6 +88,7 @@ __all__ = [
     "ElementResource",
     "ElementsResource",
     "FileType",
+    "Form",
     "HTTPBackend",
     "HistoryEntry",
     "InvalidInputError",
@@ -118,4 +120,8 @@ __all__ = [
     "Voice",
     "Work",
     "__version__",
+    "from_dict",
+    "from_json",
+    "to_dict",
+    "to_json",
 ]

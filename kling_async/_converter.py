@@ -44,7 +44,15 @@ from ._exceptions import ResponseValidationError
 if TYPE_CHECKING:
     from ._http import httpx
 
-__all__ = ["converter", "decode_json", "structure", "unstructure", "wire_name"]
+__all__ = [
+    "converter",
+    "decode_json",
+    "python_keys",
+    "structure",
+    "unstructure",
+    "wire_keys",
+    "wire_name",
+]
 
 T = TypeVar("T")
 
@@ -552,3 +560,34 @@ def unstructure(obj: Any) -> dict[str, Any]:
     ``decode_json(orjson.dumps(unstructure(m)), type(m)) == m``.
     """
     return cast(dict[str, Any], converter.unstructure(obj))
+
+
+def python_keys(data: Any, cls: Any) -> Any:
+    """The wire form of a ``cls`` (as `unstructure` makes it) with snake_case attribute names.
+
+    Only the models' own keys are renamed; free-form JSON inside them stays as it is.
+    """
+    return _rekey(data, cls, to_wire=False)
+
+
+def wire_keys(data: Any, cls: Any) -> Any:
+    """The inverse of `python_keys`: attribute names back to wire names, for `structure`.
+
+    Keys that are no attribute's name are dropped, as unknown wire fields are.
+    """
+    return _rekey(data, cls, to_wire=True)
+
+
+def _rekey(value: Any, tp: Any, *, to_wire: bool) -> Any:
+    tp = _without_none(tp)
+    if value.__class__ is dict and attrs.has(tp):
+        renamed = {}
+        for field in _fields_of(tp):
+            source, target = (field.name, field.key) if to_wire else (field.key, field.name)
+            if source in value:
+                renamed[target] = _rekey(value[source], field.type, to_wire=to_wire)
+        return renamed
+    item = _item_type(tp)
+    if item is not None and value.__class__ is list:
+        return [_rekey(element, item, to_wire=to_wire) for element in value]
+    return value
