@@ -45,7 +45,7 @@ from ._params import normalize_email, shown
 from ._redact import Redactor, without_query
 from ._resources import AssetsResource, ElementsResource, UploadsResource
 from ._retry import RetryPolicy, parse_retry_after
-from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+from ._types import NOT_GIVEN, CallContext, NotGiven, TimeoutTypes
 from ._version import __version__
 
 __all__ = ["CDN_TIMEOUT", "DEFAULT_BASE_URL", "DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "KlingClient"]
@@ -331,10 +331,12 @@ class KlingClient:
         *,
         params: dict[str, str] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        context: CallContext | None = None,
     ) -> T:
         """Send one API call, retrying per the policy, and decode a 2xx body into ``cast_to``.
 
-        ``path`` is already percent-encoded; ``params`` are encoded here.
+        ``path`` is already percent-encoded; ``params`` are encoded here. ``context`` (the
+        account, the page) goes onto every error the call raises.
         """
         url = self._base_url + path
         self._check_open(method, url)
@@ -366,7 +368,7 @@ class KlingClient:
             del raw, content  # a traceback rendered with locals would show the body
             raise rejected
 
-        return await self._send(request, _API, decode, params)
+        return await self._send(request, _API, decode, context)
 
     async def _fetch_file(self, url: str, receive: Callable[[httpx.Response], Awaitable[T]]) -> T:
         """GET a file from the CDN (no token sent) and hand the streamed response to ``receive``.
@@ -393,7 +395,7 @@ class KlingClient:
         request: httpx.Request,
         target: _Target,
         on_success: Callable[[httpx.Response], Awaitable[T]],
-        params: dict[str, str] | None,
+        context: CallContext | None,
     ) -> T:
         """The one send path for API calls and file downloads.
 
@@ -403,22 +405,22 @@ class KlingClient:
         """
         deadline = self._deadline if target is _API else None
         if deadline is None:
-            return await self._attempts(request, target, on_success, params, math.inf)
+            return await self._attempts(request, target, on_success, context, math.inf)
         with anyio.move_on_after(deadline):
             ends_at = anyio.current_time() + deadline
-            return await self._attempts(request, target, on_success, params, ends_at)
+            return await self._attempts(request, target, on_success, context, ends_at)
         error = APITimeoutError(
             f"{target.label(request)}: no answer within the call's deadline of {deadline:g} s",
             request=self._redactor.request(request),
         )
-        raise _with_call_context(error, params)
+        raise _in_context(error, context)
 
     async def _attempts(
         self,
         request: httpx.Request,
         target: _Target,
         on_success: Callable[[httpx.Response], Awaitable[T]],
-        params: dict[str, str] | None,
+        context: CallContext | None,
         ends_at: float,
     ) -> T:
         """Try ``request`` until it succeeds or fails for good.
@@ -485,7 +487,7 @@ class KlingClient:
                     f"{self._redactor.text(str(exc))}",
                     request=self._redactor.request(request),
                 )
-                raise _with_call_context(error, params) from self._redactor.cause(exc)
+                raise _in_context(error, context) from self._redactor.cause(exc)
             except RuntimeError:  # httpx's own word for a client closed while this call waited
                 if self._http.is_closed:
                     raise self._closed_error(request.method, str(request.url)) from None
@@ -494,7 +496,7 @@ class KlingClient:
                 _log_attempt(target.label(request), outcome, attempt, attempts, started)
             wait = self._retry.wait_before(attempt, error)
             if wait is None or anyio.current_time() + wait >= ends_at:
-                raise _with_call_context(error, params)
+                raise _in_context(error, context)
             logger.info(
                 "retrying %s in %.2f s after %s (retry %d of %d)",
                 target.label(request),
@@ -636,12 +638,10 @@ def _log_attempt(label: str, outcome: object, attempt: int, attempts: int, start
     logger.debug("%s -> %s (attempt %d/%d, %.1f ms)", label, outcome, attempt, attempts, elapsed_ms)
 
 
-def _with_call_context(error: APIError, params: dict[str, str] | None) -> APIError:
-    """Note on ``error`` the account and page the call was for, read from its query."""
-    if params:
-        error.email = params.get("email")
-        page_num = params.get("pageNum")
-        error.page_num = int(page_num) if page_num else None
+def _in_context(error: APIError, context: CallContext | None) -> APIError:
+    """``error``, saying which account and page the call was for (the one place it is said)."""
+    if context is not None:
+        error.email, error.page_num = context.email, context.page_num
     return error
 
 

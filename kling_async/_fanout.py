@@ -53,7 +53,7 @@ import anyio
 import attrs
 from anyio.abc import TaskGroup
 
-from ._exceptions import APIError, InvalidInputError
+from ._exceptions import InvalidInputError
 from ._pacing import Pacer
 from ._pagination import PageSource
 
@@ -521,7 +521,7 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
             try:
                 result = await account.source.fetch(page_num)
             except Exception as exc:  # cancellation is a BaseException and passes through
-                result = _Failed(_with_context(exc, account.email, page_num))
+                result = _Failed(exc)  # an SDK error says its account and page already
             answered = True
             account.store(page_num, result)
             if self._on_error == "raise" and self._fatal is None and account.failure_reached:
@@ -534,13 +534,3 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
                 account.forget(page_num)
             self._wake_scheduler()
             self._wake_consumer()
-
-
-def _with_context(error: Exception, email: str | None, page_num: int) -> Exception:
-    """Make sure an `APIError` says which account and page it is about."""
-    if isinstance(error, APIError):
-        if error.email is None:
-            error.email = email
-        if error.page_num is None:
-            error.page_num = page_num
-    return error

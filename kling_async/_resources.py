@@ -31,7 +31,7 @@ from ._params import (
     path_segment,
     positive_int,
 )
-from ._types import NOT_GIVEN, ContentType, FileType, NotGiven, TimeoutTypes
+from ._types import NOT_GIVEN, CallContext, ContentType, FileType, NotGiven, TimeoutTypes
 
 if TYPE_CHECKING:
     from ._client import KlingClient
@@ -158,7 +158,12 @@ class AssetsResource(_Resource):
             fileTypes=_join(normalize_file_types(file_types)),
         )
         return await self._client._request(
-            "GET", "/assets/download", DownloadResult, params=params, timeout=timeout
+            "GET",
+            "/assets/download",
+            DownloadResult,
+            params=params,
+            timeout=timeout,
+            context=CallContext(email=params.get("email")),
         )
 
 
@@ -274,7 +279,12 @@ class UploadsResource(_Resource):
             )
         params = {"email": account, "id": ",".join(normalized)}
         return await self._client._request(
-            "DELETE", "/assets/uploaded", DeleteResult, params=params, timeout=timeout
+            "DELETE",
+            "/assets/uploaded",
+            DeleteResult,
+            params=params,
+            timeout=timeout,
+            context=CallContext(email=account),
         )
 
 
@@ -293,7 +303,10 @@ class ElementsResource(_Resource):
         """Get one element by its ID (e.g. ``"u_123456789012345"``); `NotFoundError` if unknown."""
         path = "/elements/" + path_segment(element_id, "element_id")
         params = _query(email=self._client._resolve_email(email))
-        return await self._client._request("GET", path, Element, params=params, timeout=timeout)
+        context = CallContext(email=params.get("email"))
+        return await self._client._request(
+            "GET", path, Element, params=params, timeout=timeout, context=context
+        )
 
 
 def _listing(
@@ -308,7 +321,10 @@ def _listing(
 
     async def fetch(page_num: int) -> P:
         query = {**params, "pageNum": str(page_num)}
-        return await client._request("GET", path, cast_to, params=query, timeout=timeout)
+        context = CallContext(email=params.get("email"), page_num=page_num)
+        return await client._request(
+            "GET", path, cast_to, params=query, timeout=timeout, context=context
+        )
 
     return PageSource(fetch=fetch, count=count, page_size=int(params["pageSize"]))
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 from typing import Final, Literal, TypeAlias
 
+import attrs
+
 from ._http import httpx
 
-__all__ = ["NOT_GIVEN", "ContentType", "FileType", "NotGiven", "TimeoutTypes"]
+__all__ = ["NOT_GIVEN", "CallContext", "ContentType", "FileType", "NotGiven", "TimeoutTypes"]
 
 
 class FileType(str, enum.Enum):
@@ -54,3 +56,16 @@ NOT_GIVEN: Final = NotGiven()
 
 TimeoutTypes: TypeAlias = float | httpx.Timeout | None
 """A timeout: seconds for every phase, an `httpx.Timeout`, or None for no timeout at all."""
+
+
+@attrs.frozen
+class CallContext:
+    """What an API call was for, carried onto each error it raises.
+
+    Attributes:
+        email: the account the call named (None: the client's default account, unnamed).
+        page_num: the page of a listing, when the call fetched one.
+    """
+
+    email: str | None = None
+    page_num: int | None = None

@@ -291,13 +291,17 @@ async def test_continue_mode_ends_only_the_failed_account() -> None:
 
 
 @pytest.mark.anyio
-async def test_api_errors_get_the_account_and_page_they_are_about() -> None:
+async def test_a_failed_page_is_raised_as_is_and_recorded_with_its_account_and_page() -> None:
+    # The engine patches nothing onto errors: the SDK's own page sources raise errors that
+    # carry their call context from the request core.
     error = APIError("no context")
     sources = [listing(Tracker(), "a@x", 40, 4, failures={1: error})]
+    pages = ConcurrentPages(sources, concurrency=1, per_account=1)
     with pytest.raises(APIError) as raised:
-        await collect(ConcurrentPages(sources, concurrency=1, per_account=1))
+        await collect(pages)
     assert raised.value is error
-    assert (error.email, error.page_num) == ("a@x", 1)
+    assert pages.failures == (PageFailure("a@x", 1, error),)
+    assert (error.email, error.page_num) == (None, None)
 
 
 # -- stopping and resuming ----------------------------------------------------------------------
@@ -572,7 +576,7 @@ async def test_pipelined_raise_mode_cancels_requests_still_on_the_wire() -> None
                 assert await pages.__anext__() is None  # pragma: no cover
     assert type(raised.value) is APIError
     assert raised.value is error
-    assert (error.email, error.page_num) == ("bad@x", 1)
+    assert pages.failures == (PageFailure("bad@x", 1, error),)
     assert tracker.in_flight == 0
 
 
