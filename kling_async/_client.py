@@ -51,6 +51,7 @@ from ._version import __version__
 __all__ = ["CDN_TIMEOUT", "DEFAULT_BASE_URL", "DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "KlingClient"]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=APIError)
 
 DEFAULT_BASE_URL = "https://api.useapi.net/v1/kling"
 """The API root used when neither ``base_url=`` nor ``USEAPI_BASE_URL`` is set."""
@@ -317,6 +318,14 @@ class KlingClient:
         if self._http.is_closed:
             raise self._closed_error(method, url)
 
+    def _failure(
+        self, cls: type[E], message: str, request: httpx.Request, cause: BaseException
+    ) -> E:
+        """An error for a failed attempt: message and request redacted, ``cause`` made safe."""
+        error = cls(self._redactor.text(message), request=self._redactor.request(request))
+        error.__cause__ = self._redactor.cause(cause)
+        return error
+
     def _closed_error(self, method: str, url: str) -> ClientClosedError:
         return ClientClosedError(
             f"{method} {without_query(url)}: this KlingClient is closed; make calls inside its "
@@ -460,34 +469,22 @@ class KlingClient:
                 error = failed
             except library.timeout as exc:
                 outcome = type(exc).__name__
-                error = APITimeoutError(
-                    f"{outcome} on {target.label(request)}",
-                    request=self._redactor.request(request),
-                )
-                error.__cause__ = self._redactor.cause(exc)
+                label = target.label(request)
+                error = self._failure(APITimeoutError, f"{outcome} on {label}", request, exc)
             except library.decoding as exc:
                 # A body its Content-Encoding does not describe: damaged, like a cut one.
                 outcome = type(exc).__name__
-                error = APIConnectionError(
-                    f"the response body could not be decoded on {target.label(request)}: "
-                    f"{self._redactor.text(str(exc))}",
-                    request=self._redactor.request(request),
-                )
-                error.__cause__ = self._redactor.cause(exc)
+                label = target.label(request)
+                message = f"the response body could not be decoded on {label}: {exc}"
+                error = self._failure(APIConnectionError, message, request, exc)
             except library.transport as exc:
                 outcome = type(exc).__name__
-                error = APIConnectionError(
-                    f"{outcome} on {target.label(request)}: {self._redactor.text(str(exc))}",
-                    request=self._redactor.request(request),
-                )
-                error.__cause__ = self._redactor.cause(exc)
+                message = f"{outcome} on {target.label(request)}: {exc}"
+                error = self._failure(APIConnectionError, message, request, exc)
             except library.error as exc:  # anything else the library raises: not retried
-                error = APIError(
-                    f"{type(exc).__name__} on {target.label(request)}: "
-                    f"{self._redactor.text(str(exc))}",
-                    request=self._redactor.request(request),
-                )
-                raise _in_context(error, context) from self._redactor.cause(exc)
+                message = f"{type(exc).__name__} on {target.label(request)}: {exc}"
+                failure = self._failure(APIError, message, request, exc)
+                raise _in_context(failure, context) from failure.__cause__
             except RuntimeError:  # httpx's own word for a client closed while this call waited
                 if self._http.is_closed:
                     raise self._closed_error(request.method, str(request.url)) from None
