@@ -6,10 +6,17 @@ use the aiohttp transport, so the SDK's behaviour is checked on both transports.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+
+import anyio
+import httpx2
 import pytest
 
-from kling_async import KlingClient
+from kling_async import KlingClient, RetryPolicy
 from kling_async._pacing import Pacer
+from kling_async.testing import FakeKlingServer
 
 
 @pytest.fixture(
@@ -60,3 +67,42 @@ def pacer_starts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(Pacer, "try_start", recording_try_start)
     monkeypatch.setattr(Pacer, "wait", recording_wait)
     return starts
+
+
+HeldClient = Callable[..., AbstractAsyncContextManager[KlingClient]]
+"""``held_client(fake, count, *, email=None)``: see the `held_client` fixture."""
+
+
+@pytest.fixture
+def held_client() -> HeldClient:
+    """A factory of clients whose first ``count`` requests wait, just before they are sent,
+    until ``count`` of them wait at once.
+
+    A test that gets past them shows the SDK had ``count`` requests in flight together,
+    however slowly the machine runs it; one that cannot hangs until its deadline.
+    """
+
+    @contextlib.asynccontextmanager
+    async def make(
+        fake: FakeKlingServer, count: int, *, email: str | None = None
+    ) -> AsyncIterator[KlingClient]:
+        arrived = 0
+        all_in = anyio.Event()
+
+        async def hold(request: httpx2.Request) -> None:
+            nonlocal arrived
+            arrived += 1
+            if arrived >= count:
+                all_in.set()
+            await all_in.wait()
+
+        retry = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
+        async with (
+            httpx2.AsyncClient(event_hooks={"request": [hold]}) as http,
+            KlingClient(
+                fake.token, base_url=fake.base_url, email=email, retry=retry, http_client=http
+            ) as client,
+        ):
+            yield client
+
+    return make

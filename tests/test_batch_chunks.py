@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 
 from kling_async import (
@@ -50,28 +49,6 @@ async def serve(**options: Any) -> AsyncIterator[tuple[FakeKlingServer, KlingCli
 async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
     async with serve() as pair:
         yield pair
-
-
-@contextlib.asynccontextmanager
-async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingClient]:
-    """A client (for the first account) whose first ``count`` requests wait, just before they
-    are sent, until ``count`` of them wait at once. A test that gets past them shows the SDK
-    had ``count`` requests in flight together, however slowly the machine runs it; one that
-    cannot hangs until its deadline."""
-    arrived = 0
-    all_in = anyio.Event()
-
-    async def hold(request: httpx2.Request) -> None:
-        nonlocal arrived
-        arrived += 1
-        if arrived >= count:
-            all_in.set()
-        await all_in.wait()
-
-    async with httpx2.AsyncClient(event_hooks={"request": [hold]}) as http:
-        options: dict[str, Any] = {"base_url": fake.base_url, "email": fake.emails[0]}
-        async with KlingClient(fake.token, http_client=http, retry=FAST_RETRY, **options) as client:
-            yield client
 
 
 async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.CancelScope) -> None:
@@ -293,10 +270,12 @@ def test_a_deleted_count_without_ids_confirms_a_chunk_only_when_it_covers_every_
 
 
 @pytest.mark.anyio
-async def test_chunks_overlap_within_the_concurrency_limit() -> None:
+async def test_chunks_overlap_within_the_concurrency_limit(held_client: Any) -> None:
     async with (
         FakeKlingServer(accounts=1, works_per_account=1000, seed=0) as fake,
-        held_client(fake, 4) as client,  # gets through only with 4 calls in flight at once
+        held_client(
+            fake, 4, email=fake.emails[0]
+        ) as client,  # gets through only with 4 calls in flight at once
     ):
         fake.latency = 0.02
         with anyio.fail_after(10):

@@ -49,31 +49,6 @@ async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]
         yield pair
 
 
-@contextlib.asynccontextmanager
-async def held_client(fake: FakeKlingServer, count: int) -> AsyncIterator[KlingClient]:
-    """A client whose first ``count`` requests wait, just before they are sent, until ``count``
-    of them wait at once. A test that gets past them shows the SDK had ``count`` requests in
-    flight together, however slowly the machine runs it; one that cannot hangs until its
-    deadline."""
-    arrived = 0
-    all_in = anyio.Event()
-
-    async def hold(request: httpx2.Request) -> None:
-        nonlocal arrived
-        arrived += 1
-        if arrived >= count:
-            all_in.set()
-        await all_in.wait()
-
-    async with (
-        httpx2.AsyncClient(event_hooks={"request": [hold]}) as http,
-        KlingClient(
-            fake.token, base_url=fake.base_url, retry=FAST_RETRY, http_client=http
-        ) as client,
-    ):
-        yield client
-
-
 async def settled(client: KlingClient) -> None:
     """Return once every task waits and no request of ``client`` is in flight: a request the
     SDK launched by then would hold one of the client's pool slots."""
@@ -261,7 +236,9 @@ async def test_pages_requested_past_each_accounts_end_stay_below_per_account(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", MODES)
-async def test_requests_overlap_within_concurrency_and_per_account(mode: str) -> None:
+async def test_requests_overlap_within_concurrency_and_per_account(
+    mode: str, held_client: Any
+) -> None:
     async with (
         FakeKlingServer(accounts=3, works_per_account=120, seed=0) as fake,
         held_client(fake, 6) as client,  # gets through only with 6 requests in flight at once
