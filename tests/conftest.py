@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from kling_async import KlingClient, RetryPolicy
-from kling_async._pacing import Pacer
+from kling_async.batch._pacing import Pacer
 from kling_async.testing import FakeKlingServer
 
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from trio.testing import MockClock
 
 from kling_async import APIError, BatchError
-from kling_async._chunking import BatchResult, chunked, run_chunks
-from kling_async._fanout import AccountPage, ConcurrentPages, OnError, PageFailure
-from kling_async._pacing import Pacer, make_pacer
+from kling_async.batch._chunks import BatchResult, chunked, run_chunks
+from kling_async.batch._pages import AccountPage, ConcurrentPages, OnError, PageFailure
+from kling_async.batch._pacing import Pacer, make_pacer
 from kling_async._pagination import PageSource
 
 Page = tuple[int, ...]

@@ -6,8 +6,8 @@ import math
 
 import anyio
 
-from ._exceptions import InvalidInputError
-from ._params import shown
+from .._exceptions import InvalidInputError
+from .._params import shown
 
 __all__ = ["Pacer", "make_pacer"]
 

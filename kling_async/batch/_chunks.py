@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 import attrs
 
-from ._exceptions import BatchError
+from .._exceptions import BatchError
 from ._pacing import Pacer
 
 __all__ = ["BatchResult", "ChunkOutcome", "chunked", "run_chunks"]

@@ -53,9 +53,9 @@ import anyio
 import attrs
 from anyio.abc import TaskGroup
 
-from ._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError
+from .._pagination import PageSource
 from ._pacing import Pacer
-from ._pagination import PageSource
 
 __all__ = ["AccountPage", "ConcurrentPages", "OnError", "PageFailure", "check_on_error"]
 

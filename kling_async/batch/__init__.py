@@ -72,14 +72,11 @@ from typing import TypeVar
 
 import attrs
 
-from ._chunking import BatchResult, ChunkOutcome, chunked, run_chunks
-from ._client import KlingClient
-from ._exceptions import InvalidInputError
-from ._fanout import AccountPage, ConcurrentPages, OnError, PageFailure, check_on_error
-from ._models import AssetsPage, DeleteResult, DownloadResult, UploadsPage
-from ._pacing import Pacer, make_pacer
-from ._pagination import PageSource
-from ._params import (
+from .._client import KlingClient
+from .._exceptions import InvalidInputError
+from .._models import AssetsPage, DeleteResult, DownloadResult, UploadsPage
+from .._pagination import PageSource
+from .._params import (
     MAX_DELETE_IDS,
     canonical_id,
     normalize_email,
@@ -88,8 +85,11 @@ from ._params import (
     normalize_ids,
     positive_int,
 )
-from ._resources import SortOrder
-from ._types import ContentType, FileType
+from .._resources import SortOrder
+from .._types import ContentType, FileType
+from ._chunks import BatchResult, ChunkOutcome, chunked, run_chunks
+from ._pacing import Pacer, make_pacer
+from ._pages import AccountPage, ConcurrentPages, OnError, PageFailure, check_on_error
 
 __all__ = [
     "MAX_CHUNK_SIZE",
