@@ -1,4 +1,4 @@
-"""The bytes behind the fake CDN: small deterministic files, and zips of them."""
+"""The bytes behind the fake CDN: deterministic files, and the zips downloads are served as."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import functools
 import io
 import random
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+
+from ._data import Dataset, TaskRecord
 
 __all__ = [
     "FILE_EXTENSIONS",
     "MEDIA_TYPES",
     "build_zip",
+    "download_members",
     "expected_file_bytes",
+    "find_works",
     "member_name",
+    "zip_members",
 ]
 
 #: File extension for each download file type.
@@ -82,3 +87,39 @@ def build_zip(members: Mapping[str, bytes] | Iterable[tuple[str, bytes]]) -> byt
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return buffer.getvalue()
+
+
+def find_works(dataset: Dataset, work_ids: Iterable[int]) -> list[tuple[int, TaskRecord]]:
+    """Each work ID with the task holding it, in any account; KeyError for an unknown one."""
+    found: list[tuple[int, TaskRecord]] = []
+    for work_id in work_ids:
+        located = dataset.find_work(work_id)
+        if located is None:
+            raise KeyError(f"no work {work_id} in the dataset")
+        found.append((work_id, located[1]))
+    return found
+
+
+def download_members(
+    tasks: Sequence[tuple[int, TaskRecord]], file_types: Sequence[str] | None
+) -> list[tuple[int, str]]:
+    """The ``(work_id, file_type)`` files a download of these works holds, in order.
+
+    Without ``file_types`` each work contributes every type it offers; with them, the requested
+    types it offers (in the requested order).
+    """
+    members: list[tuple[int, str]] = []
+    for work_id, task in tasks:
+        wanted = task.file_types if file_types is None else file_types
+        members.extend((work_id, kind) for kind in wanted if kind in task.file_types)
+    return members
+
+
+def zip_members(
+    tasks: Sequence[tuple[int, TaskRecord]], file_types: Sequence[str] | None
+) -> list[tuple[str, bytes]]:
+    """The ``(name, bytes)`` members of the zip a download of these works serves, in order."""
+    return [
+        (member_name(work_id, kind), expected_file_bytes(work_id, kind))
+        for work_id, kind in download_members(tasks, file_types)
+    ]

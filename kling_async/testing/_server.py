@@ -17,10 +17,12 @@ import anyio
 import orjson
 from hypercorn.config import Config
 
-from ._app import API_ROOT, ServerState, build_app, download_members
-from ._data import Dataset, TaskRecord, build_dataset, make_token
+from ._app import build_app
+from ._data import Dataset, build_dataset, make_token
 from ._faults import Fault
-from ._files import expected_file_bytes, member_name
+from ._files import expected_file_bytes, find_works, zip_members
+from ._paths import API_ROOT
+from ._state import ServerState
 from ._stats import RecordedRequest
 
 __all__ = ["FakeKlingServer", "run", "serve_forever"]
@@ -373,8 +375,7 @@ class FakeKlingServer:
 
     def reset_data(self) -> None:
         """Bring back every upload deleted through the API."""
-        for account in self._state.dataset.accounts:
-            account.deleted_upload_ids.clear()
+        self._state.reset_data()
 
     def expected_file_bytes(self, work_id: int | str, file_type: str) -> bytes:
         """The bytes the download of one work's ``file_type`` (MP4, MP3, WAV, PNG) serves."""
@@ -388,19 +389,11 @@ class FakeKlingServer:
         Mirrors the download endpoint: without ``file_types`` each work contributes every
         type it offers, otherwise the requested types it offers.
         """
-        tasks: list[tuple[int, TaskRecord]] = []
-        for raw in dict.fromkeys(int(work_id) for work_id in work_ids):
-            found = self._state.dataset.find_work(raw)
-            if found is None:
-                raise KeyError(f"no work {raw} in the dataset")
-            tasks.append((raw, found[1]))
+        tasks = find_works(self._state.dataset, dict.fromkeys(int(work_id) for work_id in work_ids))
         kinds = None
         if file_types is not None:
             kinds = list(dict.fromkeys(kind.strip().upper() for kind in file_types))
-        return {
-            member_name(work_id, kind): expected_file_bytes(work_id, kind)
-            for work_id, kind in download_members(tasks, kinds)
-        }
+        return dict(zip_members(tasks, kinds))
 
 
 def _current_async_library() -> str:
