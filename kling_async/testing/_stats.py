@@ -8,9 +8,9 @@ from typing import Any
 import anyio
 import attrs
 
-__all__ = ["RecordedRequest", "RequestLog"]
+from ._paths import api_path
 
-_API_ROOT = "/v1/kling"
+__all__ = ["RecordedRequest", "RequestLog"]
 
 
 @attrs.define(eq=False)
@@ -46,9 +46,7 @@ class RecordedRequest:
     @property
     def api_path(self) -> str | None:
         """The path under ``/v1/kling`` (e.g. ``"/assets"``), or None for a non-API path."""
-        if self.path == _API_ROOT or self.path.startswith(_API_ROOT + "/"):
-            return self.path[len(_API_ROOT) :] or "/"
-        return None
+        return api_path(self.path)
 
     @property
     def duration(self) -> float | None:
