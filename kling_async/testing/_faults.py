@@ -11,7 +11,7 @@ import http
 import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 import attrs
 import orjson
@@ -21,16 +21,7 @@ __all__ = ["Fault", "FaultKind", "FaultPlan"]
 FaultKind = Literal[
     "status", "hang", "malformed_json", "drop", "delay", "body", "truncated", "corrupt_gzip"
 ]
-_KINDS: tuple[str, ...] = (
-    "status",
-    "hang",
-    "malformed_json",
-    "drop",
-    "delay",
-    "body",
-    "truncated",
-    "corrupt_gzip",
-)
+_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 _DEFAULT_MESSAGES = {
     400: "Invalid parameters",
@@ -444,14 +435,7 @@ class FaultPlan:
 
     def add(self, faults: Iterable[Fault], *, path: str | None, method: str | None) -> None:
         """Queue faults; ``path``/``method``, when given, replace each fault's own."""
-        for fault in faults:
-            if not isinstance(fault, Fault):
-                raise TypeError(f"expected a Fault, got {type(fault).__name__}")
-            if path is not None:
-                fault = attrs.evolve(fault, path=path)
-            if method is not None:
-                fault = attrs.evolve(fault, method=method)
-            self._script.append(fault)
+        self._script.extend(_scoped(faults, path=path, method=method))
 
     def set_rate(
         self,
@@ -467,15 +451,8 @@ class FaultPlan:
             raise ValueError("rate must be between 0 and 1")
         if rate > 0 and not faults:
             raise ValueError("a positive rate needs at least one fault")
-        adjusted = []
-        for fault in faults:
-            if path is not None:
-                fault = attrs.evolve(fault, path=path)
-            if method is not None:
-                fault = attrs.evolve(fault, method=method)
-            adjusted.append(fault)
         self.rate = float(rate)
-        self._random_faults = tuple(adjusted)
+        self._random_faults = _scoped(faults, path=path, method=method)
         self._rng = random.Random(seed)
 
     def clear(self) -> None:
@@ -495,3 +472,17 @@ class FaultPlan:
             if candidates and self._rng.random() < self.rate:
                 return self._rng.choice(candidates)
         return None
+
+
+def _scoped(faults: Iterable[Fault], *, path: str | None, method: str | None) -> tuple[Fault, ...]:
+    """``faults`` with ``path`` and ``method``, where given, in place of their own."""
+    scoped: list[Fault] = []
+    for fault in faults:
+        if not isinstance(fault, Fault):
+            raise TypeError(f"expected a Fault, got {type(fault).__name__}")
+        if path is not None:
+            fault = attrs.evolve(fault, path=path)
+        if method is not None:
+            fault = attrs.evolve(fault, method=method)
+        scoped.append(fault)
+    return tuple(scoped)
