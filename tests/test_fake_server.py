@@ -575,6 +575,26 @@ async def test_download_of_a_type_the_work_does_not_offer_is_400(
     assert "MP4" in response.json()["error"]
 
 
+async def test_download_of_types_none_of_the_works_offers_is_400(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    params = {"workIds": first_work(fake, "image"), "fileTypes": "MP4,MP3"}
+    response = await client.get("/assets/download", params=params)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "None of the requested file types is available for these works"
+    }
+
+
+async def test_download_accepts_a_trailing_slash(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    work_id = first_work(fake, "video")
+    response = await client.get("/assets/download/", params={"workIds": work_id})
+    assert response.status_code == 200
+    assert response.json()["cdnUrl"].startswith(fake.url + "/_cdn/zip/")
+
+
 async def test_cdn_answers_404_for_files_it_does_not_have(
     fake: FakeKlingServer, bare: httpx2.AsyncClient
 ) -> None:
@@ -1259,6 +1279,16 @@ async def test_control_api_configures_faults_latency_and_resets(
         assert bad.status_code == 400
 
 
+async def test_control_config_sets_jitter_in_seconds_or_milliseconds(
+    fake: FakeKlingServer,
+) -> None:
+    async with make_client(base_url=fake.url) as control:
+        stats = (await control.post("/_fake/config", json={"jitter_ms": 5})).json()
+        assert stats["jitter"] == pytest.approx(0.005)
+        await control.post("/_fake/config", json={"jitter": 0.25})
+    assert fake.jitter == 0.25
+
+
 async def test_control_reset_can_restore_deleted_uploads(
     fake: FakeKlingServer, client: httpx2.AsyncClient
 ) -> None:
@@ -1395,6 +1425,12 @@ def test_fault_bodies_and_headers() -> None:
     assert orjson.loads(Fault.status(418).status_body()[0]) == {"error": "I'm a Teapot"}
     assert orjson.loads(Fault.status(599).status_body()[0]) == {"error": "Error 599"}
     assert Fault.status(500, body=b"raw").status_body() == (b"raw", "text/plain; charset=utf-8")
+
+
+async def test_add_faults_queues_none_when_one_is_not_a_fault(fake: FakeKlingServer) -> None:
+    with pytest.raises(TypeError, match="expected a Fault"):
+        fake.add_faults(Fault.drop(), "drop")  # type: ignore[arg-type]
+    assert fake.pending_faults == ()
 
 
 async def test_fault_rate_is_validated(fake: FakeKlingServer) -> None:
