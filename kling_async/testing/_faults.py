@@ -16,6 +16,8 @@ from typing import Any, Literal, cast, get_args
 import attrs
 import orjson
 
+from ._paths import CDN_ROOT
+
 __all__ = ["Fault", "FaultKind", "FaultPlan"]
 
 FaultKind = Literal[
@@ -267,7 +269,7 @@ class Fault:
             return False
         if self.path is None:
             return is_api
-        if self.path.startswith("/_cdn") == is_api:
+        if self.path.startswith(CDN_ROOT) == is_api:
             return False
         return path.startswith(self.path)
 
