@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ._faults import Fault
+from ._params import json_object_body
 from ._paths import CONTROL_ROOT
 from ._responses import APIError, Handler, json_response, route
 from ._state import ServerState
@@ -80,20 +80,6 @@ def _list_of_objects(value: Any) -> list[dict[str, Any]]:
     return value
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    """The request's JSON object body; an empty body is ``{}``."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, dict):
-        raise APIError(400, "Body must be a JSON object")
-    return body
-
-
 async def _stats(request: Request, state: ServerState) -> Response:
     return json_response(state.stats())
 
@@ -103,7 +89,7 @@ async def _requests(request: Request, state: ServerState) -> Response:
 
 
 async def _reset(request: Request, state: ServerState) -> Response:
-    body = await _json_object(request)
+    body = await json_object_body(request)
     state.log.reset()
     state.faults.clear()
     if body.get("data"):
@@ -112,7 +98,7 @@ async def _reset(request: Request, state: ServerState) -> Response:
 
 
 async def _config(request: Request, state: ServerState) -> Response:
-    body = await _json_object(request)
+    body = await json_object_body(request)
     try:
         apply_config(state, body)
     except (ValueError, TypeError) as error:

@@ -1,4 +1,4 @@
-"""The fake API's request parameters, each read and checked like the service checks it.
+"""The fake API's request parameters (query, path, JSON body), each checked like the service.
 
 A parser raises `APIError` with the service's message when its parameter is wrong.
 """
@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import orjson
 from starlette.requests import Request
 
 from ._data import CONTENT_TYPES, FILE_TYPES, AccountData
@@ -17,14 +18,15 @@ from ._responses import APIError, invalid_parameters
 from ._state import ServerState
 
 __all__ = [
-    "requested_account",
     "content_type_param",
+    "json_object_body",
+    "paginate",
     "parse_file_types",
     "parse_id_list",
-    "paginate",
+    "parse_work_ids",
     "positive_int_param",
     "query_param",
-    "parse_work_ids",
+    "requested_account",
 ]
 
 _T = TypeVar("_T")
@@ -143,3 +145,17 @@ def parse_id_list(raw: str | None, name: str, *, most: int | None = None) -> lis
 def parse_work_ids(raw: str | None) -> list[int]:
     """The distinct work IDs of a ``workIds`` list, in order."""
     return list(dict.fromkeys(int(part) for part in parse_id_list(raw, "workIds")))
+
+
+async def json_object_body(request: Request) -> dict[str, Any]:
+    """The request's body, a JSON object; an empty body is ``{}``."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise APIError(400, "Body must be a JSON object")
+    return body
