@@ -14,15 +14,13 @@ listing; the fake server (its own process) holds every request 100 ms. Variants:
   place of ``orjson.loads``: what typed pages cost any client on this machine.
 - sequential: the SDK one request at a time (``client.assets.iter_pages`` per account), as
   the vendor's own examples do.
-- ``batch.iter_pages`` entered with ``async with`` (pipelined: requests stay in flight while
-  the loop body runs), at the settings a user would pick to keep 16 requests in flight
+- ``batch.iter_pages`` (entered with ``async with``: requests stay in flight while the loop
+  body runs), at the settings a user would pick to keep 16 requests in flight
   (``per_account=concurrency``), and at its defaults (``per_account=4``), on the SDK's default
   transport (target: 0.95x the oracle's speed) and on ``http="aiohttp"`` (target: 1.10x).
-- the same two in wave mode (``async for`` inside ``contextlib.aclosing``, no ``async with``
-  on the iterator): each ``__anext__`` closes its task group before returning, for comparison.
 - ideal: ``ceil(84 / concurrency) x latency``, the wall time of 84 requests in full waves.
 
-Three more rows run the oracle and the pipelined batch (on each transport) again with +/-50 ms
+Three more rows run the oracle and the batch (on each transport) again with +/-50 ms
 of random jitter on every request, which shows what waiting for the slowest request in flight
 costs (no target: the target is set at a fixed latency). Each run also records, from the
 server's request log, the requests past the end, how the requests bunched into waves
@@ -34,7 +32,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -202,14 +199,14 @@ async def _scenario(settings: Settings) -> list[Row]:
                         seen += len(page.works)
                 return seen
 
-            def fan_out(sdk: Any, per_account: int | None, *, pipelined: bool = True) -> Any:
+            def fan_out(sdk: Any, per_account: int | None) -> Any:
                 async def body() -> int:
                     options = {} if per_account is None else {"per_account": per_account}
                     seen = 0
                     pages_iter = batch.iter_pages(
                         sdk, emails, page_size=PAGE_SIZE, concurrency=concurrency, **options
                     )
-                    async with pages_iter if pipelined else aclosing(pages_iter):
+                    async with pages_iter:
                         async for page in pages_iter:
                             seen += len(page.works)
                     return seen
@@ -219,7 +216,6 @@ async def _scenario(settings: Settings) -> list[Row]:
             c = concurrency
             tuned_opts = f"c={c} per_account={c}"
             default_opts = f"defaults (c={c}, per_account=4)"
-            wave = "wave mode (async for / aclosing)"
             names = {
                 "oracle_httpx": f"oracle: bare httpx + orjson, c={c}",
                 "oracle_httpx2": f"oracle: bare httpx2 + orjson, c={c}",
@@ -229,8 +225,6 @@ async def _scenario(settings: Settings) -> list[Row]:
                 "default": f"batch.iter_pages async with (httpx2), {default_opts}",
                 "tuned_aiohttp": f"batch.iter_pages async with on aiohttp, {tuned_opts}",
                 "default_aiohttp": f"batch.iter_pages async with on aiohttp, {default_opts}",
-                "tuned_wave": f"batch.iter_pages {wave}, {tuned_opts}",
-                "default_wave": f"batch.iter_pages {wave}, {default_opts}",
                 "sequential": "sequential: SDK, one request at a time",
             }
             jitter_tag = f" ±{jitter_ms:g} ms jitter"
@@ -248,8 +242,6 @@ async def _scenario(settings: Settings) -> list[Row]:
                 timed(names["default"], 0.0, fan_out(client, None)),
                 timed(names["tuned_aiohttp"], 0.0, fan_out(aiohttp_client, c)),
                 timed(names["default_aiohttp"], 0.0, fan_out(aiohttp_client, None)),
-                timed(names["tuned_wave"], 0.0, fan_out(client, c, pipelined=False)),
-                timed(names["default_wave"], 0.0, fan_out(client, None, pipelined=False)),
                 timed(names["sequential"], 0.0, sequential),
                 timed(jittered["oracle_httpx_jitter"], jitter_ms, oracle(get_httpx)),
                 timed(jittered["tuned_jitter"], jitter_ms, fan_out(client, c)),
@@ -336,10 +328,7 @@ async def _scenario(settings: Settings) -> list[Row]:
         ("default_aiohttp", TARGET_AIOHTTP),
     ):
         rows += [timing_row(key, names[key], oracle_name, goal=goal), over_fetch_row(key)]
-    rows += [
-        timing_row(key, names[key], oracle_name)
-        for key in ("tuned_wave", "default_wave", "sequential")
-    ]
+    rows.append(timing_row("sequential", names["sequential"], oracle_name))
     jitter_oracle = jittered["oracle_httpx_jitter"]
     rows += [timing_row(key, name, jitter_oracle, jitter=True) for key, name in jittered.items()]
     return rows

@@ -56,10 +56,16 @@ from ._models import (
     Work,
 )
 from ._pagination import PageSource
-from ._resources import AssetsResource, ElementsResource, SortOrder, UploadsResource
+from ._resources import (
+    AssetsListOptions,
+    AssetsResource,
+    ElementsResource,
+    UploadsListOptions,
+    UploadsResource,
+)
 from ._retry import RetryPolicy
 from ._serialize import Form, from_dict, from_json, to_dict, to_json
-from ._types import NOT_GIVEN, ContentType, FileType, NotGiven
+from ._types import NOT_GIVEN, ContentType, FileType, NotGiven, SortOrder
 from ._version import __version__
 
 __all__ = [
@@ -72,6 +78,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AccountError",
+    "AssetsListOptions",
     "AssetsPage",
     "AssetsResource",
     "AuthenticationError",
@@ -113,6 +120,7 @@ __all__ = [
     "TaskInput",
     "Ticket",
     "UploadedAsset",
+    "UploadsListOptions",
     "UploadsPage",
     "UploadsResource",
     "UserPoints",

@@ -212,9 +212,10 @@ class KlingClient:
         )
 
     def _bind_resources(self) -> None:
-        self.assets = AssetsResource(self)
-        self.uploads = UploadsResource(self)
-        self.elements = ElementsResource(self)
+        requester = _ClientRequester(self)
+        self.assets = AssetsResource(requester)
+        self.uploads = UploadsResource(requester)
+        self.elements = ElementsResource(requester)
 
     # -- configuration -------------------------------------------------------------------
 
@@ -714,6 +715,32 @@ def _to_limits(limits: object) -> httpx.Limits | None:
     if converted is None:
         raise InvalidInputError(f"limits must be an httpx.Limits, not {type(limits).__name__}")
     return converted
+
+
+class _ClientRequester:
+    """The `Requester` the endpoint namespaces of one client send through."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: KlingClient) -> None:
+        self._client = client
+
+    def account(self, email: str | None) -> str | None:
+        return self._client._resolve_email(email)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        cast_to: type[T],
+        *,
+        params: dict[str, str],
+        timeout: TimeoutTypes | NotGiven,
+        context: CallContext,
+    ) -> T:
+        return await self._client._request(
+            method, path, cast_to, params=params, timeout=timeout, context=context
+        )
 
 
 def _to_deadline(deadline: object) -> float | None:

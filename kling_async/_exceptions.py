@@ -204,11 +204,13 @@ class BatchError(KlingError):
 
     Attributes:
         errors: every chunk's error, in input order.
-        failed_ids: every ID whose chunk failed.
+        failed_ids: every ID whose chunk failed, typed as in the batch's result.
 
     """
 
-    def __init__(self, message: str, *, errors: Sequence[BaseException], failed_ids: Sequence[str]):
+    def __init__(
+        self, message: str, *, errors: Sequence[BaseException], failed_ids: Sequence[int | str]
+    ):
         super().__init__(message)
         self.errors = tuple(errors)
         self.failed_ids = tuple(failed_ids)

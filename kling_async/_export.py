@@ -461,7 +461,7 @@ class _Exporter:
         if job.folder not in self.folders:
             await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
             self.folders.add(job.folder)
-        result = await self.client.assets.download(work_id, file_type, email=job.account)
+        result = await self.client.assets.download(work_id, file_types=file_type, email=job.account)
         if not result.cdn_url:
             raise KlingError(f"GET /assets/download gave no cdnUrl (status {result.status!r})")
         part = folder / f".{name}.part"

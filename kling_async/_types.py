@@ -9,7 +9,15 @@ import attrs
 
 from ._http import httpx
 
-__all__ = ["NOT_GIVEN", "CallContext", "ContentType", "FileType", "NotGiven", "TimeoutTypes"]
+__all__ = [
+    "NOT_GIVEN",
+    "CallContext",
+    "ContentType",
+    "FileType",
+    "NotGiven",
+    "SortOrder",
+    "TimeoutTypes",
+]
 
 
 class FileType(str, enum.Enum):
@@ -32,6 +40,10 @@ class ContentType(str, enum.Enum):
     VIDEO = "video"
     IMAGE = "image"
     AUDIO = "audio"
+
+
+SortOrder: TypeAlias = Literal["asc", "desc"]
+"""Listing order by creation time; the service's default is ``"desc"`` (newest first)."""
 
 
 class NotGiven:

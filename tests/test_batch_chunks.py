@@ -58,8 +58,8 @@ async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.C
     scope.deadline = anyio.current_time()
 
 
-def work_ids(fake: FakeKlingServer, count: int) -> list[str]:
-    return [str(work_id) for work_id in fake.data.accounts[0].work_ids[:count]]
+def work_ids(fake: FakeKlingServer, count: int) -> list[int]:
+    return list(fake.data.accounts[0].work_ids[:count])
 
 
 def upload_ids(fake: FakeKlingServer, count: int) -> list[str]:
@@ -100,7 +100,7 @@ async def test_download_makes_one_call_per_ten_ids_in_input_order(
     assert list(result.succeeded_ids) == ids
     assert result.failed_ids == ()
     sent = sorted(r.query["workIds"] for r in calls(fake, "/assets/download"))
-    assert sent == sorted(",".join(chunk.ids) for chunk in result.chunks)
+    assert sent == sorted(",".join(map(str, chunk.ids)) for chunk in result.chunks)
 
 
 @pytest.mark.anyio
@@ -109,10 +109,23 @@ async def test_each_download_outcome_holds_its_own_chunks_result(
 ) -> None:
     fake, client = fake_and_client
     result = await batch.download(client, work_ids(fake, 25), concurrency=3)
-    for chunk in result.chunks:
-        assert chunk.value is not None
-        assert chunk.value.cdn_url is not None
-        assert ",".join(chunk.ids) in chunk.value.cdn_url
+    assert result.succeeded == result.chunks
+    for chunk in result.succeeded:
+        assert ",".join(map(str, chunk.ids)) in chunk.value.cdn_url
+
+
+@pytest.mark.anyio
+async def test_ids_in_results_have_the_models_type_whatever_form_they_came_in(
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
+) -> None:
+    fake, client = fake_and_client
+    works = [str(work_id) for work_id in work_ids(fake, 3)]
+    downloaded = await batch.download(client, [works[0], f" 00{works[1]} ", int(works[2])])
+    assert downloaded.ids == tuple(int(work_id) for work_id in works)  # like Work.work_id
+    uploads = upload_ids(fake, 2)
+    deleted = await batch.delete_uploaded(client, [int(uploads[0]), uploads[1]])
+    assert deleted.ids == tuple(uploads)  # like UploadedAsset.id
+    assert deleted.succeeded_ids == tuple(uploads)
 
 
 @pytest.mark.anyio
@@ -148,10 +161,10 @@ async def test_duplicates_are_sent_once_first_occurrence_first(
 ) -> None:
     fake, client = fake_and_client
     a, b, c = work_ids(fake, 3)
-    result = await batch.download(client, [a, b, int(a), f"00{b}", c, f" {c} "], chunk_size=2)
+    result = await batch.download(client, [a, b, str(a), f"00{b}", c, f" {c} "], chunk_size=2)
     assert [chunk.ids for chunk in result.chunks] == [(a, b), (c,)]
     sent = sorted(r.query["workIds"] for r in calls(fake, "/assets/download"))
-    assert sent == sorted([f"{a},{b}", c])
+    assert sent == sorted([f"{a},{b}", str(c)])
 
 
 # -- failures --------------------------------------------------------------------------------------
@@ -167,10 +180,12 @@ async def test_failed_chunks_never_hide_the_others_and_every_id_is_accounted_for
     result = await batch.download(client, ids, concurrency=3)
 
     assert not result.ok
-    failed = [chunk for chunk in result.chunks if not chunk.ok]
+    failed = result.failed
     assert len(failed) == 2
+    assert failed == tuple(chunk for chunk in result.chunks if not chunk.ok)
     assert all(isinstance(chunk.error, BadRequestError) for chunk in failed)
-    assert all(chunk.value is not None for chunk in result.chunks if chunk.ok)
+    assert all(chunk.value is None for chunk in failed)
+    assert all(chunk.error is None for chunk in result.succeeded)
     assert sorted(result.succeeded_ids + result.failed_ids) == sorted(ids)
     assert not set(result.succeeded_ids) & set(result.failed_ids)
 
@@ -245,7 +260,7 @@ async def test_ids_the_server_does_not_report_deleted_are_unconfirmed_not_failed
 
 def test_reported_ids_count_in_canonical_form_and_only_when_sent() -> None:
     result = batch.DeleteBatchResult(
-        (batch.ChunkOutcome(("7", "8"), value=DeleteResult(deleted=2, ids=("007", "99"))),)
+        (batch.ChunkSucceeded(("7", "8"), DeleteResult(deleted=2, ids=("007", "99"))),)
     )
     assert result.succeeded_ids == ("7",)
     assert result.unconfirmed_ids == ("8",)
@@ -254,10 +269,10 @@ def test_reported_ids_count_in_canonical_form_and_only_when_sent() -> None:
 def test_a_deleted_count_without_ids_confirms_a_chunk_only_when_it_covers_every_id() -> None:
     result = batch.DeleteBatchResult(
         (
-            batch.ChunkOutcome(("1", "2"), value=DeleteResult(deleted=2)),
-            batch.ChunkOutcome(("3", "4"), value=DeleteResult(deleted=1)),
-            batch.ChunkOutcome(("5",)),  # a call that answered nothing usable
-            batch.ChunkOutcome(("6",), error=RuntimeError("call failed")),
+            batch.ChunkSucceeded(("1", "2"), DeleteResult(deleted=2)),
+            batch.ChunkSucceeded(("3", "4"), DeleteResult(deleted=1)),
+            batch.ChunkSucceeded(("5",), DeleteResult()),  # a call that answered nothing usable
+            batch.ChunkFailed(("6",), RuntimeError("call failed")),
         )
     )
     assert result.succeeded_ids == ("1", "2")

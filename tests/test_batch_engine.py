@@ -6,7 +6,6 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -18,10 +17,10 @@ from hypothesis import strategies as st
 from trio.testing import MockClock
 
 from kling_async import APIError, BatchError
-from kling_async.batch._chunks import BatchResult, chunked, run_chunks
-from kling_async.batch._pages import AccountPage, ConcurrentPages, OnError, PageFailure
-from kling_async.batch._pacing import Pacer, make_pacer
 from kling_async._pagination import PageSource
+from kling_async.batch._chunks import BatchResult, chunked, run_chunks
+from kling_async.batch._pacing import Pacer, make_pacer
+from kling_async.batch._pages import AccountPage, ConcurrentPages, OnError, PageFailure
 
 Page = tuple[int, ...]
 
@@ -112,7 +111,7 @@ def last_page(total: int, page_size: int) -> int:
 
 
 async def collect(pages: ConcurrentPages[Page]) -> list[AccountPage[Page]]:
-    async with aclosing(pages):
+    async with pages:
         return [page async for page in pages]
 
 
@@ -147,68 +146,14 @@ async def expire_when(condition: Callable[[], Any], scope: anyio.CancelScope) ->
 
 
 @pytest.mark.anyio
-async def test_each_account_yields_its_pages_in_order_exactly_once() -> None:
-    tracker = Tracker()
-
-    # Later pages answer first, so ordering is the engine's doing.
-    def slow_first(n: int) -> int:
-        return 20 - n
-
-    sources = [
-        listing(tracker, "empty@x", 0, 4, steps=slow_first),
-        listing(tracker, "exact@x", 12, 4, steps=slow_first),
-        listing(tracker, "partial@x", 13, 4, steps=slow_first),
-    ]
-    items = await collect(ConcurrentPages(sources, concurrency=5, per_account=3))
-
-    assert by_account(items) == {"exact@x": [1, 2, 3], "partial@x": [1, 2, 3, 4]}
-    for item in items:
-        start = (item.page_num - 1) * 4
-        assert item.page[0] == start
-    assert [len(item.page) for item in items if item.email == "partial@x"] == [4, 4, 4, 1]
-
-
-@pytest.mark.anyio
-async def test_nothing_runs_between_two_pages() -> None:
-    tracker = Tracker()
-    sources = [listing(tracker, f"a{i}@x", 30, 3, steps=lambda n: n % 4) for i in range(3)]
-    pages = ConcurrentPages(sources, concurrency=4, per_account=2)
-    async with aclosing(pages):
-        async for _ in pages:
-            assert tracker.in_flight == 0
-
-
-@pytest.mark.anyio
-async def test_in_flight_stays_within_concurrency_and_per_account() -> None:
-    tracker = Tracker()
-    sources = [listing(tracker, f"a{i}@x", 40, 2, steps=lambda n: 2) for i in range(2)]
-    await collect(ConcurrentPages(sources, concurrency=5, per_account=3))
-
-    assert tracker.max_in_flight == 5
-    assert max(tracker.account_max.values()) == 3
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize(("total", "per_account"), [(0, 4), (8, 4), (9, 4), (9, 1), (100, 7)])
-async def test_pages_past_the_end_stay_below_per_account(total: int, per_account: int) -> None:
-    tracker = Tracker()
-    sources = [listing(tracker, "a@x", total, 4, steps=shuffled)]
-    items = await collect(ConcurrentPages(sources, concurrency=16, per_account=per_account))
-
-    requested = tracker.pages_requested("a@x")
-    assert [item.page_num for item in items] == expected_pages(total, 4)
-    assert len(requested) == len(set(requested))
-    assert max(requested) - last_page(total, 4) < per_account
-
-
-@pytest.mark.anyio
 async def test_accounts_share_the_slots_round_robin() -> None:
     tracker = Tracker()
     sources = [listing(tracker, f"a{i}@x", 100, 10) for i in range(3)]
     pages = ConcurrentPages(sources, concurrency=3, per_account=3)
-    async with aclosing(pages):
+    async with pages:
         await pages.__anext__()
-    assert sorted(tracker.requests) == [("a0@x", 1), ("a1@x", 1), ("a2@x", 1)]
+    # The first three slots went to page 1 of each account, not to one account's window.
+    assert sorted(tracker.requests[:3]) == [("a0@x", 1), ("a1@x", 1), ("a2@x", 1)]
 
 
 @pytest.mark.anyio
@@ -228,43 +173,6 @@ async def test_account_page_offers_works_and_assets_of_its_page() -> None:
 
 
 @pytest.mark.anyio
-async def test_raise_mode_yields_earlier_pages_then_raises_the_error_itself() -> None:
-    tracker = Tracker()
-    boom = Boom("page 3")
-    # Page 3 fails before pages 1 and 2 arrive; they are still yielded first.
-    failing = listing(
-        tracker, "bad@x", 40, 4, steps=lambda n: 0 if n == 3 else 5, failures={3: boom}
-    )
-    pages = ConcurrentPages([failing], concurrency=8, per_account=4)
-    seen: list[int] = []
-
-    async def consume() -> None:
-        async for item in pages:
-            seen.append(item.page_num)
-
-    with pytest.raises(Boom) as raised:
-        await consume()
-    assert raised.value is boom
-    assert seen == [1, 2]
-    assert pages.failures == (PageFailure("bad@x", 3, boom),)
-    with pytest.raises(StopAsyncIteration):
-        await pages.__anext__()
-
-
-@pytest.mark.anyio
-async def test_raise_mode_cancels_requests_still_on_the_wire() -> None:
-    tracker = Tracker()
-    sources = [
-        listing(tracker, "bad@x", 40, 4, failures={1: Boom()}),
-        listing(tracker, "slow@x", 40, 4, delay=lambda n: 10.0),
-    ]
-    with anyio.fail_after(5):
-        with pytest.raises(Boom):
-            await collect(ConcurrentPages(sources, concurrency=8, per_account=2))
-    assert tracker.in_flight == 0
-
-
-@pytest.mark.anyio
 async def test_a_failure_past_the_end_is_not_an_error() -> None:
     tracker = Tracker()
     # Page 3 fails before page 2 (empty: the end) arrives.
@@ -273,21 +181,6 @@ async def test_a_failure_past_the_end_is_not_an_error() -> None:
     ]
     items = await collect(ConcurrentPages(sources, concurrency=8, per_account=4))
     assert [item.page_num for item in items] == [1]
-
-
-@pytest.mark.anyio
-async def test_continue_mode_ends_only_the_failed_account() -> None:
-    tracker = Tracker()
-    boom = Boom()
-    sources = [
-        listing(tracker, "bad@x", 40, 4, failures={2: boom}),
-        listing(tracker, "good@x", 10, 4),
-    ]
-    pages = ConcurrentPages(sources, concurrency=8, per_account=4, on_error="continue")
-    items = await collect(pages)
-
-    assert by_account(items) == {"bad@x": [1], "good@x": [1, 2, 3]}
-    assert pages.failures == (PageFailure("bad@x", 2, boom),)
 
 
 @pytest.mark.anyio
@@ -308,55 +201,6 @@ async def test_a_failed_page_is_raised_as_is_and_recorded_with_its_account_and_p
 
 
 @pytest.mark.anyio
-async def test_a_cancelled_call_leaves_nothing_running_and_iteration_can_resume() -> None:
-    tracker = Tracker()
-    # a@x's page 2 hangs the first time it is asked for, and answers the second time.
-    _, hanging = listing(tracker, "a@x", 20, 4, delay=lambda n: math.inf)
-    _, answering = listing(tracker, "a@x", 20, 4)
-    stuck = anyio.Event()
-
-    async def fetch(page_num: int) -> Page:
-        if page_num == 2 and not stuck.is_set():
-            stuck.set()
-            return await hanging.fetch(page_num)
-        return await answering.fetch(page_num)
-
-    sources = [
-        ("a@x", PageSource(fetch=fetch, count=len, page_size=4)),
-        listing(tracker, "b@x", 8, 4),
-    ]
-    pages = ConcurrentPages(sources, concurrency=2, per_account=2)
-    got = []
-    async with aclosing(pages):
-        with anyio.fail_after(5):
-            async with anyio.create_task_group() as tg:
-                with anyio.CancelScope() as scope:
-                    tg.start_soon(expire_when, stuck.wait, scope)
-                    async for item in pages:
-                        got.append((item.email, item.page_num))
-        assert scope.cancelled_caught
-        assert tracker.in_flight == 0
-        got.extend([(item.email, item.page_num) async for item in pages])
-
-    assert sorted(got) == sorted(
-        [("a@x", n) for n in expected_pages(20, 4)] + [("b@x", n) for n in expected_pages(8, 4)]
-    )
-    assert tracker.pages_requested("a@x").count(2) == 2  # asked again after the cancellation
-
-
-@pytest.mark.anyio
-async def test_aclose_ends_the_iteration() -> None:
-    tracker = Tracker()
-    pages = ConcurrentPages([listing(tracker, "a@x", 40, 4)], concurrency=4, per_account=4)
-    await pages.__anext__()
-    await pages.aclose()
-    requested = len(tracker.requests)
-    with pytest.raises(StopAsyncIteration):
-        await pages.__anext__()
-    assert len(tracker.requests) == requested
-
-
-@pytest.mark.anyio
 async def test_two_tasks_cannot_advance_one_iterator_at_once() -> None:
     fetching = anyio.Event()
 
@@ -366,27 +210,16 @@ async def test_two_tasks_cannot_advance_one_iterator_at_once() -> None:
         raise AssertionError("unreachable")
 
     source = PageSource(fetch=fetch, count=len, page_size=40)
-    pages = ConcurrentPages([("a@x", source)], concurrency=4, per_account=4)
-    async with anyio.create_task_group() as tg:
+    async with (
+        ConcurrentPages([("a@x", source)], concurrency=4, per_account=4) as pages,
+        anyio.create_task_group() as tg,
+    ):
         tg.start_soon(pages.__anext__)
-        await fetching.wait()  # the first call is now inside its fetch
+        await fetching.wait()
+        await anyio.wait_all_tasks_blocked()  # the first call now waits for its page
         with pytest.raises(RuntimeError, match="already"):
             await pages.__anext__()
         tg.cancel_scope.cancel()
-    await pages.aclose()
-
-
-@pytest.mark.anyio
-async def test_pacing_holds_back_launches_and_a_ready_page_stops_them() -> None:
-    tracker = Tracker()
-    pacer = Pacer(1e-3)  # starts 1000 s apart: the second never comes during the test
-    sources = [listing(tracker, "a@x", 100, 4)]
-    pages = ConcurrentPages(sources, concurrency=4, per_account=4, pacer=pacer)
-    with anyio.fail_after(5):  # a ready page does not wait for the pacer, nor does leaving
-        async with aclosing(pages):
-            item = await pages.__anext__()
-    assert item.page_num == 1
-    assert tracker.requests == [("a@x", 1)]
 
 
 @pytest.mark.anyio
@@ -418,15 +251,14 @@ async def test_pacer_spaces_starts_evenly(anyio_backend: Any) -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", [on_mock_clock()])
-@pytest.mark.parametrize("mode", ["wave", "pipelined"])
-async def test_paced_requests_start_exactly_one_interval_apart(mode: str) -> None:
+async def test_paced_requests_start_exactly_one_interval_apart() -> None:
     tracker = Tracker()
     pacer = Pacer(10.0)  # starts 100 ms apart
     pages = ConcurrentPages(
         [listing(tracker, "a@x", 100, 4)], concurrency=4, per_account=4, pacer=pacer
     )
     begin = anyio.current_time()
-    async with pages if mode == "pipelined" else aclosing(pages):
+    async with pages:
         assert [item.page_num async for item in pages] == expected_pages(100, 4)
     elapsed = anyio.current_time() - begin
 
@@ -444,12 +276,7 @@ def test_pacer_rejects_anything_but_a_positive_rate(bad: object) -> None:
         make_pacer(bad)  # type: ignore[arg-type]
 
 
-# -- pipelined mode (async with) ---------------------------------------------------------------
-
-
-async def collect_pipelined(pages: ConcurrentPages[Page]) -> list[AccountPage[Page]]:
-    async with pages:
-        return [page async for page in pages]
+# -- fetching while the body runs ----------------------------------------------------------------
 
 
 def gated(
@@ -468,7 +295,7 @@ def gated(
 
 
 @pytest.mark.anyio
-async def test_pipelined_yields_each_accounts_pages_in_order_exactly_once() -> None:
+async def test_yields_each_accounts_pages_in_order_exactly_once() -> None:
     tracker = Tracker()
 
     def slow_first(n: int) -> int:
@@ -479,7 +306,7 @@ async def test_pipelined_yields_each_accounts_pages_in_order_exactly_once() -> N
         listing(tracker, "exact@x", 12, 4, steps=slow_first),
         listing(tracker, "partial@x", 13, 4, steps=slow_first),
     ]
-    items = await collect_pipelined(ConcurrentPages(sources, concurrency=5, per_account=3))
+    items = await collect(ConcurrentPages(sources, concurrency=5, per_account=3))
 
     assert by_account(items) == {"exact@x": [1, 2, 3], "partial@x": [1, 2, 3, 4]}
     assert [item.page[0] for item in items] == [(item.page_num - 1) * 4 for item in items]
@@ -488,7 +315,7 @@ async def test_pipelined_yields_each_accounts_pages_in_order_exactly_once() -> N
 
 
 @pytest.mark.anyio
-async def test_pipelined_keeps_fetching_while_the_body_holds_a_page() -> None:
+async def test_keeps_fetching_while_the_body_holds_a_page() -> None:
     tracker = Tracker()
     done = {5: anyio.Event(), 6: anyio.Event()}
     pages = ConcurrentPages([gated(tracker, "a@x", 100, 4, done)], concurrency=2, per_account=4)
@@ -510,10 +337,10 @@ async def test_pipelined_keeps_fetching_while_the_body_holds_a_page() -> None:
 
 
 @pytest.mark.anyio
-async def test_pipelined_in_flight_stays_within_concurrency_and_per_account() -> None:
+async def test_in_flight_stays_within_concurrency_and_per_account() -> None:
     tracker = Tracker()
     sources = [listing(tracker, f"a{i}@x", 40, 2, steps=lambda n: 2) for i in range(2)]
-    await collect_pipelined(ConcurrentPages(sources, concurrency=5, per_account=3))
+    await collect(ConcurrentPages(sources, concurrency=5, per_account=3))
 
     assert tracker.max_in_flight == 5
     assert max(tracker.account_max.values()) == 3
@@ -521,13 +348,11 @@ async def test_pipelined_in_flight_stays_within_concurrency_and_per_account() ->
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("total", "per_account"), [(0, 4), (8, 4), (9, 4), (9, 1), (100, 7)])
-async def test_pipelined_pages_past_the_end_stay_below_per_account(
-    total: int, per_account: int
-) -> None:
+async def test_pages_past_the_end_stay_below_per_account(total: int, per_account: int) -> None:
     tracker = Tracker()
     sources = [listing(tracker, "a@x", total, 4, steps=shuffled)]
     pages = ConcurrentPages(sources, concurrency=16, per_account=per_account)
-    items = await collect_pipelined(pages)
+    items = await collect(pages)
 
     requested = tracker.pages_requested("a@x")
     assert [item.page_num for item in items] == expected_pages(total, 4)
@@ -536,7 +361,7 @@ async def test_pipelined_pages_past_the_end_stay_below_per_account(
 
 
 @pytest.mark.anyio
-async def test_pipelined_raise_mode_yields_earlier_pages_then_raises_the_error_itself() -> None:
+async def test_raise_mode_yields_earlier_pages_then_raises_the_error_itself() -> None:
     tracker = Tracker()
     boom = Boom("page 3")
     failing = listing(
@@ -561,7 +386,7 @@ async def test_pipelined_raise_mode_yields_earlier_pages_then_raises_the_error_i
 
 
 @pytest.mark.anyio
-async def test_pipelined_raise_mode_cancels_requests_still_on_the_wire() -> None:
+async def test_raise_mode_cancels_requests_still_on_the_wire() -> None:
     tracker = Tracker()
     error = APIError("no context")
     sources = [
@@ -581,7 +406,7 @@ async def test_pipelined_raise_mode_cancels_requests_still_on_the_wire() -> None
 
 
 @pytest.mark.anyio
-async def test_pipelined_continue_mode_ends_only_the_failed_account() -> None:
+async def test_continue_mode_ends_only_the_failed_account() -> None:
     tracker = Tracker()
     boom = Boom()
     sources = [
@@ -589,7 +414,7 @@ async def test_pipelined_continue_mode_ends_only_the_failed_account() -> None:
         listing(tracker, "good@x", 10, 4),
     ]
     pages = ConcurrentPages(sources, concurrency=8, per_account=4, on_error="continue")
-    items = await collect_pipelined(pages)
+    items = await collect(pages)
 
     assert by_account(items) == {"bad@x": [1], "good@x": [1, 2, 3]}
     assert pages.failures == (PageFailure("bad@x", 2, boom),)
@@ -597,7 +422,7 @@ async def test_pipelined_continue_mode_ends_only_the_failed_account() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("outer_cancel_too", [False, True])
-async def test_pipelined_body_exception_comes_out_unchanged(outer_cancel_too: bool) -> None:
+async def test_body_exception_comes_out_unchanged(outer_cancel_too: bool) -> None:
     tracker = Tracker()
     error = KeyError("stop here")
     sources = [
@@ -619,7 +444,7 @@ async def test_pipelined_body_exception_comes_out_unchanged(outer_cancel_too: bo
 
 
 @pytest.mark.anyio
-async def test_pipelined_outer_cancellation_stops_everything() -> None:
+async def test_outer_cancellation_stops_everything() -> None:
     tracker = Tracker()
     sources = [
         listing(tracker, f"a{i}@x", 100, 4, delay=lambda n: 10.0 * (n > 1)) for i in range(3)
@@ -641,7 +466,7 @@ CANCEL_AT = [("deadline", 0.0), ("deadline", 1e-4), *[("checkpoints", n) for n i
 
 
 @pytest.mark.anyio
-async def test_pipelined_block_cancelled_at_any_point_ends_promptly_with_nothing_running() -> None:
+async def test_block_cancelled_at_any_point_ends_promptly_with_nothing_running() -> None:
     """Cancelled by a deadline that expires while entering, or after 0, 1, 2, ... checkpoints of
     a task running beside the block (which sweeps the cancellation across entering, the first
     requests, deliveries and the body), the block ends at once and stops every request."""
@@ -684,7 +509,7 @@ async def test_pipelined_block_cancelled_at_any_point_ends_promptly_with_nothing
 
 
 @pytest.mark.anyio
-async def test_pipelined_timeout_around_the_block_stops_hanging_requests() -> None:
+async def test_timeout_around_the_block_stops_hanging_requests() -> None:
     tracker = Tracker()
     sources = [listing(tracker, f"a{i}@x", 100, 4, delay=lambda n: math.inf) for i in range(3)]
     with anyio.fail_after(5):
@@ -701,7 +526,7 @@ async def test_pipelined_timeout_around_the_block_stops_hanging_requests() -> No
 
 
 @pytest.mark.anyio
-async def test_pipelined_break_stops_everything_and_ends_the_iteration() -> None:
+async def test_break_stops_everything_and_ends_the_iteration() -> None:
     tracker = Tracker()
     sources = [listing(tracker, f"a{i}@x", 100, 4, steps=lambda n: n % 3) for i in range(3)]
     pages = ConcurrentPages(sources, concurrency=6, per_account=3)
@@ -717,7 +542,7 @@ async def test_pipelined_break_stops_everything_and_ends_the_iteration() -> None
 
 
 @pytest.mark.anyio
-async def test_pipelined_aclose_inside_the_block_cancels_the_requests() -> None:
+async def test_aclose_inside_the_block_cancels_the_requests() -> None:
     tracker = Tracker()
     sources = [listing(tracker, "a@x", 100, 4, delay=lambda n: 10.0 * (n > 1))]
     with anyio.fail_after(5):
@@ -730,7 +555,7 @@ async def test_pipelined_aclose_inside_the_block_cancels_the_requests() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_page_iterator_is_entered_once_and_only_before_iterating() -> None:
+async def test_a_page_iterator_is_entered_once() -> None:
     sources = [listing(Tracker(), "a@x", 40, 4)]
     pages = ConcurrentPages(sources, concurrency=4, per_account=4)
     async with pages:
@@ -739,15 +564,27 @@ async def test_a_page_iterator_is_entered_once_and_only_before_iterating() -> No
     with pytest.raises(RuntimeError, match="already entered"):
         await pages.__aenter__()
 
-    waves = ConcurrentPages([listing(Tracker(), "a@x", 40, 4)], concurrency=4, per_account=4)
-    await waves.__anext__()
-    with pytest.raises(RuntimeError, match="without `async with`"):
-        await waves.__aenter__()
-    await waves.aclose()
+
+@pytest.mark.anyio
+async def test_iterating_without_async_with_is_a_type_error_showing_the_right_form() -> None:
+    tracker = Tracker()
+    pages = ConcurrentPages([listing(tracker, "a@x", 40, 4)], concurrency=4, per_account=4)
+
+    async def plain_loop() -> None:
+        async for _ in pages:
+            raise AssertionError("no page may come")
+
+    with pytest.raises(TypeError, match=r"(?s)async with batch\.iter_pages\(.*async for"):
+        await plain_loop()
+    with pytest.raises(TypeError, match="async with"):
+        await pages.__anext__()
+    assert tracker.requests == []
+    # Still usable the right way afterwards.
+    assert [item.page_num for item in await collect(pages)] == expected_pages(40, 4)
 
 
 @pytest.mark.anyio
-async def test_pipelined_pacing_holds_back_launches() -> None:
+async def test_pacing_holds_back_launches() -> None:
     tracker = Tracker()
     pacer = Pacer(1e-3)  # starts 1000 s apart: the second never comes during the test
     sources = [listing(tracker, "a@x", 100, 4)]
@@ -779,7 +616,6 @@ accounts_strategy = st.lists(
     concurrency=st.integers(1, 6),
     per_account=st.integers(1, 4),
     on_error=st.sampled_from(["raise", "continue"]),
-    pipelined=st.booleans(),
 )
 def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
     backend: str,
@@ -788,7 +624,6 @@ def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
     concurrency: int,
     per_account: int,
     on_error: OnError,
-    pipelined: bool,
 ) -> None:
     tracker = Tracker()
     boom = {n: Boom(n) for n in range(1, 13)}
@@ -811,9 +646,8 @@ def test_every_page_is_delivered_once_in_order_up_to_the_first_failure(
         )
         items: list[AccountPage[Page]] = []
         try:
-            async with pages if pipelined else aclosing(pages):
+            async with pages:
                 async for item in pages:
-                    assert pipelined or tracker.in_flight == 0
                     items.append(item)
         except Boom as exc:
             return items, exc, pages
@@ -937,7 +771,7 @@ def test_every_id_is_in_exactly_one_outcome(
         finally:
             in_flight -= 1
 
-    async def run() -> BatchResult[tuple[str, ...]]:
+    async def run() -> BatchResult[tuple[str, ...], str]:
         return BatchResult(await run_chunks(chunked(ids, size), call, concurrency=concurrency))
 
     result = anyio.run(run, backend=backend)
@@ -947,6 +781,13 @@ def test_every_id_is_in_exactly_one_outcome(
     assert sorted(result.succeeded_ids + result.failed_ids, key=int) == ids
     assert not set(result.succeeded_ids) & set(result.failed_ids)
     for outcome in result.chunks:
-        assert outcome.ok == (outcome.value == outcome.ids)
+        if outcome.ok:
+            assert outcome.value == outcome.ids
+        else:
+            assert isinstance(outcome.error, Boom)
         assert outcome.ok != any(int(id_) in failing for id_ in outcome.ids)
+    assert len(result.succeeded) + len(result.failed) == len(result.chunks)
+    assert set(map(id, result.succeeded)) | set(map(id, result.failed)) == set(
+        map(id, result.chunks)
+    )
     assert result.ok == (not result.failed_ids)

@@ -8,7 +8,6 @@ import gc
 import itertools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -86,17 +85,6 @@ async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.C
     scope.deadline = anyio.current_time()
 
 
-MODES = ["wave", "pipelined"]
-"""How a test enters the page iterator: ``aclosing`` (wave mode) or ``async with`` on it."""
-
-
-def entered(
-    pages: batch.ConcurrentPages[Any], mode: str
-) -> contextlib.AbstractAsyncContextManager[Any]:
-    """``async with`` this to iterate ``pages`` in ``mode``."""
-    return pages if mode == "pipelined" else aclosing(pages)
-
-
 def listing_requests(fake: FakeKlingServer, path: str = "/assets") -> list[RecordedRequest]:
     return [r for r in fake.requests if r.api_path == path and r.method == "GET"]
 
@@ -107,7 +95,7 @@ def pages_requested(fake: FakeKlingServer, email: str, path: str = "/assets") ->
 
 async def drain(pages: batch.ConcurrentPages[Any]) -> list[batch.AccountPage[Any]]:
     """Every page of ``pages``, closing it afterwards."""
-    async with aclosing(pages):
+    async with pages:
         return [p async for p in pages]
 
 
@@ -164,7 +152,7 @@ async def test_every_page_of_every_account_arrives_once_in_account_order(
 
     seen: dict[str, list[int]] = {email: [] for email in fake.emails}
     pages = batch.iter_pages(client, fake.emails, page_size=page_size, concurrency=6)
-    async with aclosing(pages):
+    async with pages:
         async for p in pages:
             seen[p.email or ""].append(p.page_num)
             tasks = fake.data.account(p.email or "").tasks
@@ -181,33 +169,10 @@ async def test_every_page_of_every_account_arrives_once_in_account_order(
 
 
 @pytest.mark.anyio
-async def test_upload_pages_cover_empty_exact_and_partial_accounts() -> None:
-    async with serve(uploads_per_account=30) as (fake, client):
-        empty, exact, partial = fake.data.accounts
-        empty.deleted_upload_ids.update(upload.id for upload in empty.uploads)
-        exact.deleted_upload_ids.update(upload.id for upload in exact.uploads[:10])  # 20 left
-        partial.deleted_upload_ids.update(upload.id for upload in partial.uploads[:7])  # 23 left
-
-        seen: dict[str, list[tuple[int, int]]] = {email: [] for email in fake.emails}
-        async with aclosing(batch.iter_upload_pages(client, fake.emails, page_size=5)) as pages:
-            async for p in pages:
-                seen[p.email or ""].append((p.page_num, len(p.assets)))
-                live = fake.data.account(p.email or "").live_uploads
-                expected = live[(p.page_num - 1) * 5 : p.page_num * 5]
-                assert [asset.id for asset in p.assets] == [upload.id for upload in expected]
-
-        assert seen == {
-            empty.email: [],
-            exact.email: [(1, 5), (2, 5), (3, 5), (4, 5)],
-            partial.email: [(1, 5), (2, 5), (3, 5), (4, 5), (5, 3)],
-        }
-
-
-@pytest.mark.anyio
 async def test_accounts_without_works_yield_nothing() -> None:
     async with serve(works_per_account=0) as (fake, client):
         pages = batch.iter_pages(client, fake.emails, per_account=3)
-        async with aclosing(pages):
+        async with pages:
             assert [p async for p in pages] == []
         for email in fake.emails:
             assert 1 in pages_requested(fake, email)
@@ -222,7 +187,7 @@ async def test_pages_requested_past_each_accounts_end_stay_below_per_account(
     fake.jitter = 0.005  # answers arrive out of order
     per_account = 5
     pages = batch.iter_pages(client, fake.emails, page_size=10, per_account=per_account)
-    async with aclosing(pages):
+    async with pages:
         async for _ in pages:
             pass
 
@@ -235,10 +200,7 @@ async def test_pages_requested_past_each_accounts_end_stay_below_per_account(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", MODES)
-async def test_requests_overlap_within_concurrency_and_per_account(
-    mode: str, held_client: Any
-) -> None:
+async def test_requests_overlap_within_concurrency_and_per_account(held_client: Any) -> None:
     async with (
         FakeKlingServer(accounts=3, works_per_account=120, seed=0) as fake,
         held_client(fake, 6) as client,  # gets through only with 6 requests in flight at once
@@ -248,7 +210,7 @@ async def test_requests_overlap_within_concurrency_and_per_account(
         pages = batch.iter_pages(client, fake.emails, page_size=10, concurrency=6, per_account=3)
         assert (pages.concurrency, pages.per_account) == (6, 3)
         with anyio.fail_after(10):
-            async with entered(pages, mode):
+            async with pages:
                 count = len([p async for p in pages])
 
         requests = listing_requests(fake)
@@ -269,7 +231,7 @@ async def test_concurrency_is_clamped_to_the_connection_pool() -> None:
         async with KlingClient(fake.token, base_url=fake.base_url, limits=limits) as client:
             pages = batch.iter_pages(client, fake.emails, page_size=5, concurrency=16)
             assert pages.concurrency == 3
-            async with aclosing(pages):
+            async with pages:
                 async for _ in pages:
                     pass
             assert fake.max_in_flight <= 3
@@ -279,7 +241,7 @@ async def test_concurrency_is_clamped_to_the_connection_pool() -> None:
 async def test_the_clients_default_account_is_used_without_emails() -> None:
     async with serve() as (fake, plain):
         client = plain.with_options(email=fake.emails[1])
-        async with aclosing(batch.iter_pages(client, page_size=20)) as pages:
+        async with batch.iter_pages(client, page_size=20) as pages:
             emails = {p.email async for p in pages}
         assert emails == {fake.emails[1]}
         assert {r.email for r in listing_requests(fake)} == {fake.emails[1]}
@@ -291,7 +253,8 @@ async def test_duplicate_emails_are_listed_once(
 ) -> None:
     fake, client = fake_and_client
     email = fake.emails[2]
-    async with aclosing(batch.iter_pages(client, [email, f" {email} "], page_size=40)) as pages:
+    emails = [email, f" {email} ", email.upper()]
+    async with batch.iter_pages(client, emails, page_size=40) as pages:
         numbers = [p.page_num async for p in pages]
     assert numbers == [1, 2, 3]
 
@@ -300,28 +263,19 @@ async def test_duplicate_emails_are_listed_once(
 
 
 @pytest.mark.anyio
-async def test_leaving_an_aclosing_block_early_leaves_nothing_behind(
+async def test_a_plain_async_for_is_a_type_error_that_shows_the_right_form(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
-    fake.latency = 0.02
-    async with aclosing(batch.iter_pages(client, fake.emails, page_size=5)) as pages:
-        async for p in pages:
-            if p.page_num == 2:
-                break
-    await assert_nothing_left_behind(fake, client)
 
+    async def plain_loop() -> None:
+        async for _ in batch.iter_upload_pages(client, fake.emails):
+            raise AssertionError("no page may come")
 
-@pytest.mark.anyio
-async def test_a_plain_break_leaves_nothing_behind_even_when_finalised_later(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    fake.latency = 0.02
-    async for p in batch.iter_pages(client, fake.emails, page_size=5):
-        if p.page_num == 2:
-            break
+    with pytest.raises(TypeError, match=r"(?s)async with batch\.iter_pages\(.*async for"):
+        await plain_loop()
     gc.collect()  # finalise the abandoned iterator now: it must not raise or warn
+    assert fake.requests == []
     await assert_nothing_left_behind(fake, client)
 
 
@@ -333,7 +287,7 @@ async def test_an_exception_in_the_loop_body_propagates_as_is_and_leaves_nothing
     fake.latency = 0.02
 
     async def fail_in_body() -> None:
-        async with aclosing(batch.iter_pages(client, fake.emails, page_size=5)) as pages:
+        async with batch.iter_pages(client, fake.emails, page_size=5) as pages:
             async for _ in pages:
                 raise KeyError("stop here")
 
@@ -343,15 +297,14 @@ async def test_an_exception_in_the_loop_body_propagates_as_is_and_leaves_nothing
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", MODES)
 async def test_cancelling_the_scope_around_the_loop_leaves_nothing_behind(
-    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
     fake.latency = 0.02
     with anyio.CancelScope() as scope:
         pages = batch.iter_pages(client, fake.emails, page_size=5)
-        async with entered(pages, mode):
+        async with pages:
             async for p in pages:
                 if p.page_num == 2:
                     scope.cancel()
@@ -360,9 +313,8 @@ async def test_cancelling_the_scope_around_the_loop_leaves_nothing_behind(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", MODES)
 async def test_a_timeout_with_requests_on_the_wire_stops_them_promptly(
-    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
     fake.add_faults(*[Fault.hang()] * 6, path="/assets")  # the first requests never answer
@@ -372,7 +324,7 @@ async def test_a_timeout_with_requests_on_the_wire_stops_them_promptly(
                 # The timeout expires once the 6 requests (concurrency) are on the wire.
                 tg.start_soon(expire_when, lambda: fake.wait_for_requests(6), scope)
                 pages = batch.iter_pages(client, fake.emails, concurrency=6, per_account=2)
-                async with entered(pages, mode):
+                async with pages:
                     async for _ in pages:
                         pass
     assert scope.cancelled_caught
@@ -399,29 +351,6 @@ async def test_by_default_a_failure_is_raised_as_the_sdk_error_naming_account_an
 
 
 @pytest.mark.anyio
-async def test_a_failure_on_a_later_page_comes_after_the_pages_before_it(
-    fake_and_client: tuple[FakeKlingServer, KlingClient],
-) -> None:
-    fake, client = fake_and_client
-    email = fake.emails[0]
-    seen: list[int] = []
-    pages = batch.iter_pages(client, [email], page_size=5, concurrency=1, per_account=1)
-
-    async def consume() -> None:
-        async for p in pages:
-            seen.append(p.page_num)
-            if p.page_num == 2:
-                fake.add_faults(Fault.status(400), path="/assets")  # for the next request
-
-    with pytest.raises(BadRequestError) as raised:
-        await consume()
-    assert seen == [1, 2]
-    assert (raised.value.email, raised.value.page_num) == (email, 3)
-    with pytest.raises(StopAsyncIteration):
-        await pages.__anext__()
-
-
-@pytest.mark.anyio
 async def test_a_malformed_page_names_its_account_and_page(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
@@ -434,14 +363,13 @@ async def test_a_malformed_page_names_its_account_and_page(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", MODES)
 async def test_continue_mode_reports_failures_and_finishes_the_other_accounts(
-    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str
+    fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
     emails = [fake.emails[0], NOBODY, fake.emails[2]]
     pages = batch.iter_pages(client, emails, page_size=20, on_error="continue")
-    async with entered(pages, mode):
+    async with pages:
         seen = [(p.email, p.page_num) async for p in pages]
 
     for email in (fake.emails[0], fake.emails[2]):
@@ -459,17 +387,17 @@ async def test_rate_limits_are_retried_by_the_clients_policy(
     fake, client = fake_and_client
     fake.add_faults(Fault.status(429, retry_after=0), Fault.status(503), path="/assets")
     email = fake.emails[0]
-    async with aclosing(batch.iter_pages(client, [email], page_size=20)) as pages:
+    async with batch.iter_pages(client, [email], page_size=20) as pages:
         numbers = [p.page_num async for p in pages]
     assert numbers == list(range(1, math.ceil(len(fake.data.account(email).tasks) / 20) + 1))
     assert [r.status for r in fake.requests].count(429) == 1
 
 
-# -- pipelined mode (async with) ---------------------------------------------------------------
+# -- requests on the wire while the body runs ----------------------------------------------------
 
 
 @pytest.mark.anyio
-async def test_pipelined_pages_cover_empty_exact_and_partial_accounts_once_in_order() -> None:
+async def test_pages_cover_empty_exact_and_partial_accounts_once_in_order() -> None:
     async with serve(uploads_per_account=30) as (fake, client):
         empty, exact, partial = fake.data.accounts
         empty.deleted_upload_ids.update(upload.id for upload in empty.uploads)
@@ -494,7 +422,7 @@ async def test_pipelined_pages_cover_empty_exact_and_partial_accounts_once_in_or
 
 
 @pytest.mark.anyio
-async def test_pipelined_requests_stay_on_the_wire_while_the_body_holds_a_page(
+async def test_requests_stay_on_the_wire_while_the_body_holds_a_page(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
@@ -521,7 +449,7 @@ async def test_pipelined_requests_stay_on_the_wire_while_the_body_holds_a_page(
 
 
 @pytest.mark.anyio
-async def test_pipelined_break_leaves_nothing_behind(
+async def test_break_leaves_nothing_behind(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
@@ -536,7 +464,7 @@ async def test_pipelined_break_leaves_nothing_behind(
 
 
 @pytest.mark.anyio
-async def test_pipelined_body_exception_comes_out_as_is_and_leaves_nothing_behind(
+async def test_body_exception_comes_out_as_is_and_leaves_nothing_behind(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
@@ -576,10 +504,9 @@ async def close_after(seconds: float, pages: batch.ConcurrentPages[Any], hung: l
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("point", CANCEL_POINTS)
 async def test_a_cancelled_async_with_block_returns_promptly_and_leaves_nothing_behind(
-    fake_and_client: tuple[FakeKlingServer, KlingClient], point: str, mode: str
+    fake_and_client: tuple[FakeKlingServer, KlingClient], point: str
 ) -> None:
     fake, client = fake_and_client
     fake.latency = 0.02
@@ -597,7 +524,7 @@ async def test_a_cancelled_async_with_block_returns_promptly_and_leaves_nothing_
                     guard.start_soon(cancel_when, fake.wait_for_requests(1), scope)
                 elif point == "in the body":
                     guard.start_soon(cancel_when, delivered.wait(), scope)
-                async with entered(pages, mode):
+                async with pages:
                     async for p in pages:
                         seen.append(p.page_num)
                         if point == "first page":
@@ -624,7 +551,7 @@ async def cancel_when(event: Awaitable[object], scope: anyio.CancelScope) -> Non
 
 
 @pytest.mark.anyio
-async def test_pipelined_failure_is_raised_plain_after_the_pages_before_it(
+async def test_failure_is_raised_plain_after_the_pages_before_it(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
@@ -650,7 +577,7 @@ async def test_pipelined_failure_is_raised_plain_after_the_pages_before_it(
 
 
 @pytest.mark.anyio
-async def test_pipelined_unknown_account_is_raised_as_not_found_and_stops_the_others(
+async def test_unknown_account_is_raised_as_not_found_and_stops_the_others(
     fake_and_client: tuple[FakeKlingServer, KlingClient],
 ) -> None:
     fake, client = fake_and_client
@@ -674,15 +601,14 @@ async def test_pipelined_unknown_account_is_raised_as_not_found_and_stops_the_ot
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", MODES)
 async def test_max_per_second_spaces_out_request_starts(
-    fake_and_client: tuple[FakeKlingServer, KlingClient], mode: str, pacer_starts: list[float]
+    fake_and_client: tuple[FakeKlingServer, KlingClient], pacer_starts: list[float]
 ) -> None:
     fake, client = fake_and_client
     interval = 1 / 20
     begin = anyio.current_time()
     pages = batch.iter_pages(client, fake.emails, page_size=40, max_per_second=20)
-    async with entered(pages, mode):
+    async with pages:
         async for _ in pages:
             pass
     elapsed = anyio.current_time() - begin

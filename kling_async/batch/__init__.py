@@ -17,21 +17,14 @@ Listing several accounts::
             async for p in pages:
                 print(p.email, p.page_num, len(p.works))
 
-Design. The iterator returned by `iter_pages` is a small class, not an async generator, so no
-task group is held open across a ``yield`` (PEP 789). Entered with ``async with`` (above, the
-recommended form), it opens a task group for the block, in the caller's own frame, and keeps
-requests in flight while the loop body runs: a slot is refilled as soon as a request
-completes or a delivered page makes room. Leaving the block in any way (end, ``break``, an
-exception in the body, a cancelled scope) cancels the requests still on the wire and waits
-for them; an exception from the body comes out unchanged.
-
-Iterated without ``async with`` (plain ``async for``, or ``async with aclosing(pages):``), it
-runs in wave mode: each ``__anext__`` runs its own task group and closes it before returning,
-so between two pages nothing is running (no task, no request, no open cancel scope), and
-every way of leaving the loop early is just as safe. The price is speed: a page is returned
-once it and every earlier page of its account are in *and* the requests already in flight
-have completed, so the client decodes pages and runs the loop body while nothing is on the
-wire, and a page may wait for the slowest request in flight.
+Design. A page iterator is entered with ``async with``, like httpx's ``client.stream()`` or a
+task group: the block owns the requests. Entering opens a task group in the caller's own
+frame, which keeps requests in flight while the loop body runs: a slot is refilled as soon as
+a request completes or a delivered page makes room. Leaving the block in any way (end,
+``break``, an exception in the body, a cancelled scope) cancels the requests still on the wire
+and waits for them; an exception from the body comes out unchanged. The iterator is a small
+class, not an async generator, so no task group is held open across a ``yield`` (PEP 789);
+iterating it without ``async with`` raises `TypeError`.
 
 How much runs at once: each account keeps up to ``per_account`` page requests in flight
 (pages n .. n + per_account - 1, where n is its next page to deliver), and at most
@@ -60,15 +53,19 @@ outcome, succeeded or failed; one failed chunk never hides another's result::
 
     result = await batch.download(client, work_ids, file_types=["MP4"])
     for chunk in result.chunks:
-        print(chunk.ids, chunk.value.cdn_url if chunk.value else chunk.error)
+        print(chunk.ids, chunk.value.cdn_url if chunk.ok else chunk.error)
     result.raise_for_errors()  # BatchError carrying every failed chunk's error and IDs
+
+A chunk is a `ChunkSucceeded` (``ok`` True, ``value`` the call's result) or a `ChunkFailed`
+(``ok`` False, ``error``); checking ``chunk.ok`` narrows it for type checkers. IDs in results
+have the type of the model field they name: ints for work IDs (`Work.work_id`), strings for
+upload IDs (`UploadedAsset.id`), in whichever form they were passed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -85,17 +82,22 @@ from .._params import (
     normalize_ids,
     positive_int,
 )
-from .._resources import SortOrder
-from .._types import ContentType, FileType
-from ._chunks import BatchResult, ChunkOutcome, chunked, run_chunks
+from .._resources import AssetsListOptions, UploadsListOptions
+from .._types import NOT_GIVEN, FileType, NotGiven, TimeoutTypes
+from ._chunks import BatchResult, ChunkFailed, ChunkOutcome, ChunkSucceeded, chunked, run_chunks
 from ._pacing import Pacer, make_pacer
 from ._pages import AccountPage, ConcurrentPages, OnError, PageFailure, check_on_error
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "MAX_CHUNK_SIZE",
     "AccountPage",
     "BatchResult",
+    "ChunkFailed",
     "ChunkOutcome",
+    "ChunkSucceeded",
     "ConcurrentPages",
     "DeleteBatchResult",
     "OnError",
@@ -116,30 +118,25 @@ def iter_pages(
     client: KlingClient,
     emails: Iterable[str] | str | None = None,
     *,
-    content_type: ContentType | str | None = None,
-    page_size: int = 40,
     concurrency: int = 16,
     per_account: int = 4,
     on_error: OnError = "raise",
     max_per_second: float | None = None,
-    sort: SortOrder | None = None,
+    **options: Unpack[AssetsListOptions],
 ) -> ConcurrentPages[AssetsPage]:
     """Iterate over the /assets pages of several accounts, fetched concurrently.
 
     Each item is an `AccountPage` (``email``, ``page_num``, ``page``: the `AssetsPage`;
     ``works``: its works, flattened). Each account's pages come in ascending order as soon as
     a page and all pages before it are in; accounts interleave freely. Empty pages are not
-    yielded. Enter the iterator with ``async with`` (as below) so that requests stay in
-    flight while the loop body runs; plain ``async for`` (or ``contextlib.aclosing``) works
-    too, in wave mode: just as safe, a bit slower, since nothing is fetched while the body
-    runs. See the module docstring for the design, the limits and the error modes.
+    yielded. Enter the iterator with ``async with``, then iterate (as below): requests stay
+    in flight while the loop body runs. See the module docstring for the design, the limits
+    and the error modes.
 
     Args:
         client: the client to send through.
         emails: the accounts to list, or None for the client's default account (a single
-            string is one account). Duplicates are listed once.
-        content_type: only works of this type (``"video"``, ``"image"``, ``"audio"``).
-        page_size: history entries per page (one per generation task).
+            string is one account). Duplicates (in any case) are listed once.
         concurrency: the most requests in flight at once, over all accounts; clamped to the
             client's connection pool when its size is known.
         per_account: the most requests in flight for one account; also bounds the pages
@@ -147,25 +144,20 @@ def iter_pages(
         on_error: ``"raise"`` (the first failure ends the iteration) or ``"continue"``
             (a failure ends its account only; see `ConcurrentPages.failures`).
         max_per_second: when given, request starts are paced to at most this many a second.
-        sort: ``"asc"`` or ``"desc"`` (the service's default, newest first).
+        **options: the listing's options, as for `AssetsResource.iter_pages`
+            (`AssetsListOptions`: ``content_type``, ``page_size``, ``sort``, ``timeout``).
 
     Arguments are checked at once: bad input raises `InvalidInputError` before any request.
 
     Example::
 
-        async with batch.iter_pages(client, emails) as pages:
+        async with batch.iter_pages(client, emails, content_type="video") as pages:
             async for p in pages:
                 print(p.email, p.page_num, len(p.works))
     """
-    accounts = _accounts(client, emails)
     sources = [
-        (
-            account,
-            client.assets.page_source(
-                page_size=page_size, content_type=content_type, email=account, sort=sort
-            ),
-        )
-        for account in accounts
+        (account, client.assets.page_source(email=account, **options))
+        for account in _accounts(client, emails)
     ]
     return _pages(client, sources, concurrency, per_account, on_error, max_per_second)
 
@@ -174,21 +166,18 @@ def iter_upload_pages(
     client: KlingClient,
     emails: Iterable[str] | str | None = None,
     *,
-    content_type: ContentType | str | None = None,
-    file_name: str | None = None,
-    page_size: int = 20,
     concurrency: int = 16,
     per_account: int = 4,
     on_error: OnError = "raise",
     max_per_second: float | None = None,
-    sort: SortOrder | None = None,
+    **options: Unpack[UploadsListOptions],
 ) -> ConcurrentPages[UploadsPage]:
     """Iterate over the /assets/uploaded pages of several accounts, fetched concurrently.
 
     Each item is an `AccountPage` (``email``, ``page_num``, ``page``: the `UploadsPage`;
-    ``assets``: its uploaded files). ``file_name`` filters by keyword; the other arguments,
-    the guarantees and the two ways to iterate (``async with``, recommended, or plain
-    ``async for``) are those of `iter_pages`.
+    ``assets``: its uploaded files). ``options`` are those of `UploadsListOptions`
+    (``content_type``, ``file_name``, ``page_size``, ``sort``, ``timeout``); the other
+    arguments, the guarantees and the ``async with`` form are those of `iter_pages`.
 
     Example::
 
@@ -196,19 +185,9 @@ def iter_upload_pages(
             async for p in pages:
                 ids = [asset.id for asset in p.assets]
     """
-    accounts = _accounts(client, emails)
     sources = [
-        (
-            account,
-            client.uploads.page_source(
-                page_size=page_size,
-                content_type=content_type,
-                file_name=file_name,
-                email=account,
-                sort=sort,
-            ),
-        )
-        for account in accounts
+        (account, client.uploads.page_source(email=account, **options))
+        for account in _accounts(client, emails)
     ]
     return _pages(client, sources, concurrency, per_account, on_error, max_per_second)
 
@@ -219,21 +198,24 @@ async def download(
     *,
     file_types: Iterable[FileType | str] | FileType | str | None = None,
     email: str | None = None,
-    chunk_size: int = 10,
+    timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    chunk_size: int = MAX_DELETE_IDS,
     concurrency: int = 8,
     max_per_second: float | None = None,
-) -> BatchResult[DownloadResult]:
+) -> BatchResult[DownloadResult, int]:
     """Get download URLs for any number of works: one GET /assets/download per chunk.
 
-    Each chunk's `DownloadResult` (``value``) holds one ``cdn_url``: a .zip of the chunk's
-    works (or the file itself for a one-work chunk with one file type). Failed chunks carry
-    their error; `BatchResult.raise_for_errors` turns them into one `BatchError`.
+    Each succeeded chunk's `DownloadResult` (``value``) holds one ``cdn_url``: a .zip of the
+    chunk's works (or the file itself for a one-work chunk with one file type). Failed chunks
+    carry their error; `BatchResult.raise_for_errors` turns them into one `BatchError`. Work
+    IDs in the result are ints, like `Work.work_id`.
 
     Args:
         client: the client to send through.
         work_ids: work IDs (ints or numeric strings); duplicates are dropped, first kept.
         file_types: ``MP4``, ``MP3``, ``WAV``, ``PNG`` (None: every type, always a .zip).
         email: the account (None: the client's default).
+        timeout: the timeout of each call, instead of the client's.
         chunk_size: work IDs per call, 1..10.
         concurrency: the most calls in flight at once (clamped to the client's pool size).
         max_per_second: when given, call starts are paced to at most this many a second.
@@ -243,13 +225,16 @@ async def download(
     Example::
 
         result = await batch.download(client, work_ids, file_types="MP4")
-        urls = [chunk.value.cdn_url for chunk in result.chunks if chunk.value is not None]
+        urls = [chunk.value.cdn_url for chunk in result.succeeded]
     """
-    ids = normalize_ids(work_ids, name="work_ids")
+    ids = tuple(int(id_) for id_ in normalize_ids(work_ids, name="work_ids"))
     types = normalize_file_types(file_types)
-    account = normalize_email(email)
+    account = _account(client, email)
     size, limit, pacer = _chunk_settings(client, chunk_size, concurrency, max_per_second)
-    call = partial(_download_chunk, client, types, account)
+
+    async def call(chunk: tuple[int, ...]) -> DownloadResult:
+        return await client.assets.download(chunk, file_types=types, email=account, timeout=timeout)
+
     outcomes = await run_chunks(chunked(ids, size), call, concurrency=limit, pacer=pacer)
     return BatchResult(outcomes)
 
@@ -259,7 +244,8 @@ async def delete_uploaded(
     ids: Iterable[int | str] | int | str,
     *,
     email: str | None = None,
-    chunk_size: int = 10,
+    timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    chunk_size: int = MAX_DELETE_IDS,
     concurrency: int = 8,
     max_per_second: float | None = None,
 ) -> DeleteBatchResult:
@@ -268,12 +254,13 @@ async def delete_uploaded(
     Deleted files cannot be recovered. The result tells apart the IDs the server reported
     deleted (``succeeded_ids``), those it was sent but did not report (``unconfirmed_ids``)
     and those whose call failed (``failed_ids``); see `DeleteBatchResult` for what ``ok``
-    means here.
+    means here. Upload IDs in the result are numeric strings, like `UploadedAsset.id`.
 
     Args:
         client: the client to send through.
         ids: upload IDs (ints or numeric strings); duplicates are dropped, first kept.
         email: the account; required unless the client has a default email.
+        timeout: the timeout of each call, instead of the client's.
         chunk_size: IDs per call, 1..10.
         concurrency: the most calls in flight at once (clamped to the client's pool size).
         max_per_second: when given, call starts are paced to at most this many a second.
@@ -287,19 +274,22 @@ async def delete_uploaded(
         print(len(result.succeeded_ids), "deleted;", result.unconfirmed_ids, "not reported")
     """
     normalized = normalize_ids(ids, name="ids")
-    account = client._resolve_email(email)
+    account = _account(client, email)
     if account is None:
         raise InvalidInputError(
             "delete_uploaded needs the account's email: pass email= or KlingClient(email=...)"
         )
     size, limit, pacer = _chunk_settings(client, chunk_size, concurrency, max_per_second)
-    call = partial(_delete_chunk, client, account)
+
+    async def call(chunk: tuple[str, ...]) -> DeleteResult:
+        return await client.uploads.delete(chunk, email=account, timeout=timeout)
+
     outcomes = await run_chunks(chunked(normalized, size), call, concurrency=limit, pacer=pacer)
     return DeleteBatchResult(outcomes)
 
 
 @attrs.frozen
-class DeleteBatchResult(BatchResult[DeleteResult]):
+class DeleteBatchResult(BatchResult[DeleteResult, str]):
     """The outcome of `delete_uploaded`: one `ChunkOutcome` per chunk of IDs, in input order.
 
     Every ID sent is in exactly one of:
@@ -328,11 +318,10 @@ class DeleteBatchResult(BatchResult[DeleteResult]):
     def _split(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         confirmed: list[str] = []
         unconfirmed: list[str] = []
-        for chunk in self.chunks:
-            if chunk.ok:
-                deleted = _deleted(chunk)
-                for id_ in chunk.ids:
-                    (confirmed if id_ in deleted else unconfirmed).append(id_)
+        for chunk in self.succeeded:
+            deleted = _deleted(chunk)
+            for id_ in chunk.ids:
+                (confirmed if id_ in deleted else unconfirmed).append(id_)
         return tuple(confirmed), tuple(unconfirmed)
 
     @property
@@ -341,21 +330,24 @@ class DeleteBatchResult(BatchResult[DeleteResult]):
         return self.ok and not self.unconfirmed_ids
 
 
-def _deleted(chunk: ChunkOutcome[DeleteResult]) -> frozenset[str]:
+def _deleted(chunk: ChunkSucceeded[DeleteResult, str]) -> frozenset[str]:
     """The IDs of a chunk that the server reported deleted.
 
     IDs are matched in canonical form, and only IDs the chunk sent count. When the server
     gives no ``ids`` list but a ``deleted`` count equal to the number sent, all of them count.
     """
     value = chunk.value
-    if value is None:
-        return frozenset()
     if not value.ids and value.deleted == len(chunk.ids):
         return frozenset(chunk.ids)
     return frozenset(chunk.ids).intersection(canonical_id(id_) or id_ for id_ in value.ids)
 
 
 # -- plumbing ---------------------------------------------------------------------------------
+
+
+def _account(client: KlingClient, email: str | None) -> str | None:
+    """The account of a chunked call (checked before any request), else the client's default."""
+    return normalize_email(email) if email is not None else client.email
 
 
 def _accounts(client: KlingClient, emails: Iterable[str] | str | None) -> list[str | None]:
@@ -394,13 +386,3 @@ def _chunk_settings(
     if size > MAX_CHUNK_SIZE:
         raise InvalidInputError(f"chunk_size must be at most {MAX_CHUNK_SIZE}, not {size}")
     return size, _concurrency(client, concurrency), make_pacer(max_per_second)
-
-
-async def _download_chunk(
-    client: KlingClient, file_types: tuple[str, ...] | None, email: str | None, ids: tuple[str, ...]
-) -> DownloadResult:
-    return await client.assets.download(ids, file_types, email)
-
-
-async def _delete_chunk(client: KlingClient, email: str, ids: tuple[str, ...]) -> DeleteResult:
-    return await client.uploads.delete(ids, email)

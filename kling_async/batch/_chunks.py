@@ -7,7 +7,7 @@ Generic over the call: it knows nothing of endpoints. Every chunk ends as exactl
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar, Union
 
 import anyio
 import attrs
@@ -15,45 +15,67 @@ import attrs
 from .._exceptions import BatchError
 from ._pacing import Pacer
 
-__all__ = ["BatchResult", "ChunkOutcome", "chunked", "run_chunks"]
+__all__ = ["BatchResult", "ChunkFailed", "ChunkOutcome", "ChunkSucceeded", "chunked", "run_chunks"]
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
-B = TypeVar("B", bound="BatchResult[Any]")
+K = TypeVar("K", int, str)
+B = TypeVar("B", bound="BatchResult[Any, Any]")
 
 
 @attrs.frozen
-class ChunkOutcome(Generic[R_co]):
-    """What one chunk's call gave: its decoded result, or the error it failed with.
+class ChunkSucceeded(Generic[R_co, K]):
+    """A chunk whose call succeeded.
+
+    ``ok`` is always True and ``error`` always None, so a `ChunkOutcome` narrows to this class
+    on ``if chunk.ok:`` (or ``isinstance``), and ``value`` is then typed without ``None``.
 
     Attributes:
-        ids: the chunk's IDs, normalised, as sent.
-        value: the decoded result when the call succeeded, else None.
-        error: the error (after the client's retries) when it failed, else None.
+        ids: the chunk's IDs, in input order, typed like the model field they name.
+        value: the call's decoded result.
     """
 
-    ids: tuple[str, ...]
-    value: R_co | None = None
-    error: Exception | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the call succeeded."""
-        return self.error is None
+    ids: tuple[K, ...]
+    value: R_co
+    ok: ClassVar[Literal[True]] = True
+    error: ClassVar[None] = None
 
 
 @attrs.frozen
-class BatchResult(Generic[R_co]):
+class ChunkFailed(Generic[K]):
+    """A chunk whose call failed, after the client's retries.
+
+    ``ok`` is always False and ``value`` always None.
+
+    Attributes:
+        ids: the chunk's IDs, in input order, typed like the model field they name.
+        error: what the call raised.
+    """
+
+    ids: tuple[K, ...]
+    error: Exception
+    ok: ClassVar[Literal[False]] = False
+    value: ClassVar[None] = None
+
+
+ChunkOutcome: TypeAlias = Union[ChunkSucceeded[R_co, K], ChunkFailed[K]]  # noqa: UP007
+"""What one chunk's call gave: a `ChunkSucceeded` or a `ChunkFailed`; ``chunk.ok`` tells which."""
+
+
+@attrs.frozen
+class BatchResult(Generic[R_co, K]):
     """The outcome of a batch call: one `ChunkOutcome` per chunk, in input order.
 
     Every input ID (after duplicates were removed) is in exactly one chunk, so it is in
-    exactly one of `succeeded_ids` and `failed_ids`.
+    exactly one of `succeeded_ids` and `failed_ids`. IDs have the type of the model field they
+    name: ``int`` for work IDs (like `Work.work_id`), ``str`` for upload IDs (like
+    `UploadedAsset.id`), whichever form the caller passed them in.
 
     Attributes:
         chunks: one outcome per chunk, in input order.
     """
 
-    chunks: tuple[ChunkOutcome[R_co], ...]
+    chunks: tuple[ChunkOutcome[R_co, K], ...]
 
     @property
     def ok(self) -> bool:
@@ -61,24 +83,34 @@ class BatchResult(Generic[R_co]):
         return all(chunk.ok for chunk in self.chunks)
 
     @property
-    def ids(self) -> tuple[str, ...]:
-        """Every ID that was sent, normalised, in input order."""
+    def succeeded(self) -> tuple[ChunkSucceeded[R_co, K], ...]:
+        """The chunks whose call succeeded, in input order."""
+        return tuple(chunk for chunk in self.chunks if chunk.ok)
+
+    @property
+    def failed(self) -> tuple[ChunkFailed[K], ...]:
+        """The chunks whose call failed, in input order."""
+        return tuple(chunk for chunk in self.chunks if not chunk.ok)
+
+    @property
+    def ids(self) -> tuple[K, ...]:
+        """Every ID that was sent, in input order."""
         return tuple(id_ for chunk in self.chunks for id_ in chunk.ids)
 
     @property
-    def succeeded_ids(self) -> tuple[str, ...]:
+    def succeeded_ids(self) -> tuple[K, ...]:
         """The IDs whose chunk succeeded, in input order."""
-        return tuple(id_ for chunk in self.chunks if chunk.ok for id_ in chunk.ids)
+        return tuple(id_ for chunk in self.succeeded for id_ in chunk.ids)
 
     @property
-    def failed_ids(self) -> tuple[str, ...]:
+    def failed_ids(self) -> tuple[K, ...]:
         """The IDs whose chunk failed, in input order."""
-        return tuple(id_ for chunk in self.chunks if not chunk.ok for id_ in chunk.ids)
+        return tuple(id_ for chunk in self.failed for id_ in chunk.ids)
 
     @property
     def errors(self) -> tuple[Exception, ...]:
         """Every failed chunk's error, in input order."""
-        return tuple(chunk.error for chunk in self.chunks if chunk.error is not None)
+        return tuple(chunk.error for chunk in self.failed)
 
     def raise_for_errors(self: B) -> B:
         """Raise `BatchError` when any chunk failed; otherwise return the result itself.
@@ -89,9 +121,8 @@ class BatchResult(Generic[R_co]):
         errors = self.errors
         if not errors:
             return self
-        failed = sum(1 for chunk in self.chunks if not chunk.ok)
         error = BatchError(
-            f"{failed} of {len(self.chunks)} chunks failed ({len(self.failed_ids)} IDs); "
+            f"{len(errors)} of {len(self.chunks)} chunks failed ({len(self.failed_ids)} IDs); "
             f"first error: {errors[0]}",
             errors=errors,
             failed_ids=self.failed_ids,
@@ -99,24 +130,24 @@ class BatchResult(Generic[R_co]):
         raise error from errors[0]
 
 
-def chunked(ids: Sequence[str], size: int) -> tuple[tuple[str, ...], ...]:
+def chunked(ids: Sequence[K], size: int) -> tuple[tuple[K, ...], ...]:
     """Split ``ids`` into consecutive chunks of ``size`` (the last one may be shorter)."""
     return tuple(tuple(ids[start : start + size]) for start in range(0, len(ids), size))
 
 
 async def run_chunks(
-    chunks: Sequence[tuple[str, ...]],
-    call: Callable[[tuple[str, ...]], Awaitable[R]],
+    chunks: Sequence[tuple[K, ...]],
+    call: Callable[[tuple[K, ...]], Awaitable[R]],
     *,
     concurrency: int,
     pacer: Pacer | None = None,
-) -> tuple[ChunkOutcome[R], ...]:
+) -> tuple[ChunkOutcome[R, K], ...]:
     """Call ``call`` once per chunk, at most ``concurrency`` at a time; outcomes in input order.
 
     An `Exception` from a call becomes that chunk's outcome; cancellation (and other
     `BaseException`s) cancel every chunk and propagate. With ``pacer``, call starts are paced.
     """
-    outcomes: list[ChunkOutcome[R] | None] = [None] * len(chunks)
+    outcomes: list[ChunkOutcome[R, K] | None] = [None] * len(chunks)
     next_index = iter(range(len(chunks)))  # shared by the workers: each index is taken once
 
     async def work() -> None:
@@ -127,9 +158,9 @@ async def run_chunks(
             try:
                 value = await call(ids)
             except Exception as exc:  # cancellation is a BaseException and passes through
-                outcomes[index] = ChunkOutcome(ids, error=exc)
+                outcomes[index] = ChunkFailed(ids, exc)
             else:
-                outcomes[index] = ChunkOutcome(ids, value=value)
+                outcomes[index] = ChunkSucceeded(ids, value)
 
     async with anyio.create_task_group() as tg:
         for _ in range(min(concurrency, len(chunks))):

@@ -4,37 +4,19 @@ The engine knows only `PageSource`s ("fetch page n", "is this page the last"), o
 account; it knows nothing of endpoints or models. `kling_async.batch` builds the sources.
 
 `ConcurrentPages` is a plain async-iterator class, not an async generator, so no task group is
-ever held open across a ``yield`` (PEP 789). It runs in one of two modes, sharing the same
-launching (`_launch`), storing (`_fetch`, `_Account.store`) and delivering (`_pop`) code:
+ever held open across a ``yield`` (PEP 789). It is used only inside ``async with``:
+``__aenter__`` opens a task group in the caller's frame (entered and left by the caller at the
+same level, like any ``async with create_task_group()``) and starts a scheduler task in it,
+which keeps the window full: it launches a request as soon as a slot frees up or a delivered
+page opens its account's window, round-robin over the accounts, each account keeping pages
+``n .. n + per_account - 1`` in flight (``n``: its next page to deliver) and at most
+``concurrency`` in flight overall. ``__anext__`` waits for the next deliverable page (or
+failure) and returns it while the other requests stay on the wire. ``__aexit__`` cancels
+whatever is still running and waits for it; an exception from the loop body leaves the block
+unchanged. Iterating without ``async with`` raises `TypeError`: there would be no task group
+to run the requests in, and none may be opened across a ``yield``.
 
-- Pipelined, when entered with ``async with pages:``. ``__aenter__`` opens a task group in the
-  caller's frame (entered and left by the caller at the same level, like any
-  ``async with create_task_group()``) and starts a scheduler task in it, which keeps the
-  window full: it launches a request as soon as a slot frees up or a delivered page opens its
-  account's window. ``__anext__`` waits for the next deliverable page (or failure) and
-  returns it while the other requests stay on the wire. ``__aexit__`` cancels whatever is
-  still running and waits for it; an exception from the loop body leaves the block unchanged.
-- Wave mode, when iterated without ``async with`` (plain ``async for``, or
-  ``contextlib.aclosing``). Each ``__anext__`` opens its own task group and closes it before
-  it returns, so between two calls no task runs and no request is on the wire: a ``break``
-  (with or without ``aclose()``), an exception in the loop body, or a cancelled scope around
-  the loop (which cancels the one ``__anext__`` in progress) is always safe. The price: the
-  client's work on a page (receiving, decoding, the loop body) happens while nothing is in
-  flight, and a page may wait for the slowest request in flight.
-
-Within one wave-mode ``__anext__``:
-
-1. A page that is already buffered and next in its account's order is returned at once.
-2. Otherwise requests are launched, round-robin over the accounts, each account keeping
-   pages ``n .. n + per_account - 1`` in flight (``n``: its next page to deliver) and at most
-   ``concurrency`` in flight overall; it waits, topping up as requests finish, until some
-   account's next page (or its failure) is in.
-3. Then it launches nothing more and waits for the requests already on the wire, buffering
-   their pages (or dropping those past an account's end), and returns.
-
-The pipelined scheduler applies the same limits and the same round-robin order, continuously.
-
-With a `Pacer` (``max_per_second``), the launching loop itself holds back launches until the
+With a `Pacer` (``max_per_second``), the scheduler itself holds back launches until the
 pacer allows them, so requests start in the order the loop chose and nothing waits in a task.
 
 Accounts end at their first page that is empty or shorter than the page size; pages past it
@@ -118,6 +100,14 @@ class PageFailure:
     email: str | None
     page_num: int
     error: Exception
+
+
+_ENTER_FIRST = (
+    "enter the page iterator with `async with` before iterating it:\n"
+    "    async with batch.iter_pages(client, emails) as pages:\n"
+    "        async for page in pages:\n"
+    "            ..."
+)
 
 
 def check_on_error(on_error: object) -> OnError:
@@ -223,8 +213,8 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
     Returned by `kling_async.batch.iter_pages` and `kling_async.batch.iter_upload_pages`. Each
     account's pages come in ascending order; accounts interleave. Empty pages are skipped.
 
-    Recommended: enter it with ``async with``, which keeps requests in flight while the loop
-    body runs (the task group lives for the block, opened and closed by the caller)::
+    Enter it with ``async with``, then iterate; requests stay in flight while the loop body
+    runs (the task group lives for the block, opened and closed by the caller)::
 
         async with batch.iter_pages(client, emails) as pages:
             async for p in pages:
@@ -232,16 +222,8 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
 
     Leaving the block in any way (end of the loop, ``break``, an exception, a cancelled
     scope) cancels the requests still on the wire and waits for them; an exception from the
-    body comes out unchanged. A page iterator can be entered once, and only before its first
-    page.
-
-    Iterated without ``async with`` (plain ``async for``, or ``contextlib.aclosing``), it
-    runs in wave mode: work happens only inside ``__anext__``, which, when no buffered page is
-    next in line, sends requests and returns once a page is deliverable *and* the requests
-    already in flight have completed (their pages are buffered for the following calls).
-    Nothing runs between two calls, so stopping early in any way leaves no task or request
-    behind; but nothing is on the wire while the body runs, which makes it a bit slower. Close
-    it with `aclose` (or ``contextlib.aclosing``) to release the buffered pages at once.
+    body comes out unchanged. A page iterator can be entered once. Iterating it without
+    ``async with`` raises `TypeError`.
 
     Attributes:
         failures: every failed page, in the order it was reached. With ``on_error="raise"``
@@ -271,9 +253,8 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
         self._closed = False
         self._running = False
         self._fatal: _Account[P] | None = None
-        self._wakeup: anyio.Event | None = None  # wakes the launching loop
-        # Pipelined mode (``async with``) only:
-        self._mode: Literal["wave", "pipelined"] | None = None
+        self._wakeup: anyio.Event | None = None  # wakes the scheduler
+        self._entered = False
         self._task_group: TaskGroup | None = None
         self._fetch_scope: anyio.CancelScope | None = None  # the scheduler's requests
         self._scheduler_stopped: anyio.Event | None = None
@@ -295,18 +276,16 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
         return self._per_account
 
     def __aiter__(self) -> ConcurrentPages[P]:
+        """Return the iterator itself; `TypeError` outside its ``async with`` block."""
+        if not self._entered:
+            raise TypeError(_ENTER_FIRST)
         return self
 
     async def __aenter__(self) -> ConcurrentPages[P]:
-        """Start fetching in a task group that lives until the block ends (pipelined mode)."""
-        if self._mode == "pipelined":
+        """Start fetching in a task group that lives until the block ends."""
+        if self._entered:
             raise RuntimeError("this page iterator was already entered; enter it only once")
-        if self._mode == "wave":
-            raise RuntimeError(
-                "this page iterator was already iterated without `async with`; "
-                "enter it before asking for its first page"
-            )
-        self._mode = "pipelined"
+        self._entered = True
         self._scheduler_stopped = anyio.Event()
         # The scheduler's shielded scope exists before the scheduler runs, so that `_close`
         # can cancel it at any moment: a cancellation that comes while the block is being
@@ -345,29 +324,18 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
         return False
 
     async def __anext__(self) -> AccountPage[P]:
-        """Return the next deliverable page; see the class docstring for when requests run."""
+        """Return the next page as soon as it, and every earlier page of its account, is in."""
+        if not self._entered:
+            raise TypeError(_ENTER_FIRST)
         if self._running:
             raise RuntimeError("this page iterator is already being advanced by another task")
         self._running = True
         try:
-            if self._mode is None:
-                self._mode = "wave"
-            if self._mode == "pipelined":
-                return await self._next_pipelined()
-            while True:
-                if self._closed:
-                    raise StopAsyncIteration
-                item = self._pop()
-                if item is not None:
-                    return item
-                if all(account.done for account in self._accounts):
-                    self._close()
-                    raise StopAsyncIteration
-                await self._fetch_until_ready()
+            return await self._next()
         finally:
             self._running = False
 
-    async def _next_pipelined(self) -> AccountPage[P]:
+    async def _next(self) -> AccountPage[P]:
         while True:
             if self._closed:
                 raise StopAsyncIteration
@@ -391,7 +359,7 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
                 self._delivery = None
 
     async def aclose(self) -> None:
-        """Stop the iteration and drop the buffered pages (inside ``async with``: and requests)."""
+        """Stop the iteration: cancel the requests on the wire and drop the buffered pages."""
         self._close()
 
     def _close(self) -> None:
@@ -434,23 +402,10 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
                 return AccountPage(account.email, page_num, result)
         return None
 
-    def _anything_ready(self) -> bool:
-        return self._fatal is not None or any(account.ready for account in self._accounts)
-
     # -- fetching ----------------------------------------------------------------------
 
-    async def _fetch_until_ready(self) -> None:
-        """Request pages until one is deliverable, then let the requests on the wire finish."""
-        async with anyio.create_task_group() as tg:
-            while not self._anything_ready():
-                pause = self._launch(tg)
-                if self._in_flight == 0 and pause is None:  # pragma: no cover - defensive
-                    break  # nothing to request or wait for (__anext__ saw accounts left)
-                await self._wait_for_change(pause)
-            # Leaving the task group waits for the requests already on the wire.
-
     async def _schedule(self) -> None:
-        """Pipelined mode: keep the window full until cancelled (or a failure stops it)."""
+        """Keep the window full until cancelled (or a failure stops it)."""
         scope = self._fetch_scope
         try:
             # Shielded: only `_close` (from ``__aexit__``, which always calls it) or a failure

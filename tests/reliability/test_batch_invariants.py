@@ -28,7 +28,6 @@ import itertools
 import math
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import aclosing
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -401,7 +400,7 @@ async def test_download_every_id_ends_in_one_chunk_outcome_and_is_resent_only_as
     client = server.client_for(case.schedule)
     case.schedule.apply(fake, path="/assets/download", method="GET")
 
-    async def call() -> batch.BatchResult[Any]:
+    async def call() -> batch.BatchResult[Any, int]:
         return await batch.download(
             client, ids, chunk_size=case.chunk_size, concurrency=case.concurrency
         )
@@ -418,22 +417,21 @@ async def test_download_every_id_ends_in_one_chunk_outcome_and_is_resent_only_as
     if not run.returned:
         return
     result = run.value
-    assert [chunk.ids for chunk in result.chunks] == chunks
-    assert list(result.ids) == distinct
-    succeeded, failed = set(result.succeeded_ids), set(result.failed_ids)
+    assert all(type(id_) is int for id_ in result.ids), "work IDs come back as ints"
+    assert [tuple(map(str, chunk.ids)) for chunk in result.chunks] == chunks
+    assert list(map(str, result.ids)) == distinct
+    succeeded, failed = set(map(str, result.succeeded_ids)), set(map(str, result.failed_ids))
     assert not succeeded & failed
     assert succeeded | failed == set(distinct)
     assert set(grouped) == {",".join(chunk) for chunk in chunks}, "every chunk was sent"
     for chunk in result.chunks:
-        query = ",".join(chunk.ids)
+        query = ",".join(map(str, chunk.ids))
         attempts = grouped[query]
         last = attempts[-1]
-        unknown = any(id_ in UNKNOWN_WORKS for id_ in chunk.ids)
+        unknown = any(str(id_) in UNKNOWN_WORKS for id_ in chunk.ids)
         if chunk.ok:
             assert not unknown
             assert (last.status, last.fault) in ((200, None), (200, "delay"))
-            assert chunk.value is not None
-            assert chunk.value.cdn_url is not None
             assert query in chunk.value.cdn_url
         else:
             assert isinstance(chunk.error, APIError)
@@ -532,7 +530,6 @@ class PagesCase:
     concurrency: int
     per_account: int
     on_error: str
-    pipelined: bool
     schedule: Schedule
     stop: Stop
 
@@ -544,7 +541,6 @@ pages_cases = st.builds(
     concurrency=st.integers(1, 8),
     per_account=st.integers(1, 4),
     on_error=st.sampled_from(["raise", "continue"]),
-    pipelined=st.sampled_from([True, True, False]),
     schedule=schedules,
     stop=stops(pages=True),
 )
@@ -578,7 +574,7 @@ async def test_iter_pages_delivers_each_accounts_pages_once_in_order_whatever_fa
     async def consume() -> APIError | None:
         count = 0
         try:
-            async with pages if case.pipelined else aclosing(pages):
+            async with pages:
                 async for p in pages:
                     assert p.email is not None
                     tasks = fake.data.account(p.email).tasks[(p.page_num - 1) * size :][:size]

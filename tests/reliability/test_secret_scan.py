@@ -498,7 +498,7 @@ async def test_batch_download_failures_show_no_token(
     scan.check()
 
 
-async def _raise_for_errors(result: batch.BatchResult[Any]) -> None:
+async def _raise_for_errors(result: batch.BatchResult[Any, Any]) -> None:
     result.raise_for_errors()
 
 

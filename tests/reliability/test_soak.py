@@ -93,7 +93,7 @@ async def test_soak_loses_no_id_and_keeps_memory_flat(
 ) -> None:
     fake, client = soak_server
     account = fake.data.accounts[0]
-    work_ids = [str(work_id) for work_id in account.work_ids[:DOWNLOAD_IDS]]
+    work_ids = list(account.work_ids[:DOWNLOAD_IDS])
     upload_ids = [upload.id for upload in account.uploads]
     assert len(work_ids) == DOWNLOAD_IDS
     assert len(upload_ids) == UPLOADS
@@ -171,10 +171,9 @@ async def test_soak_loses_no_id_and_keeps_memory_flat(
     assert len(downloads.chunks) == DOWNLOAD_IDS // CHUNK
     assert list(downloads.succeeded_ids) == work_ids
     assert downloads.failed_ids == ()
-    for chunk in downloads.chunks:
-        assert chunk.value is not None
-        assert chunk.value.cdn_url is not None
-        assert ",".join(chunk.ids) in chunk.value.cdn_url
+    assert downloads.succeeded == downloads.chunks
+    for chunk in downloads.succeeded:
+        assert ",".join(map(str, chunk.ids)) in chunk.value.cdn_url
     assert pages_seen == list(range(1, UPLOADS // UPLOAD_PAGE + 1))
     assert pages.failures == ()
     assert listed == upload_ids, "every upload listed once, in order"

@@ -1,0 +1,20 @@
+"""The endpoint namespaces of `KlingClient`, one module each, over one small request protocol.
+
+A namespace checks its arguments, builds the query and hands over to the client's request
+core through `Requester`; nothing here sends, retries or decodes by itself.
+"""
+
+from ._assets import AssetsResource
+from ._base import Requester
+from ._elements import ElementsResource
+from ._options import AssetsListOptions, UploadsListOptions
+from ._uploads import UploadsResource
+
+__all__ = [
+    "AssetsListOptions",
+    "AssetsResource",
+    "ElementsResource",
+    "Requester",
+    "UploadsListOptions",
+    "UploadsResource",
+]

@@ -1,0 +1,82 @@
+"""The options of each paged listing, defined once.
+
+Every method that lists the same endpoint (``list``, ``iter_pages``, the item iterator,
+``page_source``, and the `kling_async.batch` helper) takes these as keywords, typed with
+`typing.Unpack`, so one listing's options are spelled, documented and checked in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from .._types import ContentType, NotGiven, SortOrder, TimeoutTypes
+
+__all__ = [
+    "ASSETS_PAGE_SIZE",
+    "UPLOADS_PAGE_SIZE",
+    "AssetsListOptions",
+    "UploadsListOptions",
+    "check_options",
+]
+
+ASSETS_PAGE_SIZE = 40
+"""The default ``page_size`` of GET /assets listings: history entries per page."""
+
+UPLOADS_PAGE_SIZE = 20
+"""The default ``page_size`` of GET /assets/uploaded listings: files per page."""
+
+
+class AssetsListOptions(TypedDict, total=False):
+    """The options of a GET /assets listing (generated works), all optional keywords.
+
+    Taken by `AssetsResource.list`, `AssetsResource.iter_pages`, `AssetsResource.iter_works`,
+    `AssetsResource.page_source` and `kling_async.batch.iter_pages`.
+
+    Keys:
+        content_type: only works of this type (`ContentType` or ``"video"``, ``"image"``,
+            ``"audio"``, any case); default: every type.
+        page_size: history entries per page (one per generation task), default 40.
+        sort: ``"asc"`` or ``"desc"`` by creation time; default: the service's, newest first.
+        timeout: the timeout of each request, instead of the client's.
+    """
+
+    content_type: ContentType | str | None
+    page_size: int
+    sort: SortOrder | None
+    timeout: TimeoutTypes | NotGiven
+
+
+class UploadsListOptions(TypedDict, total=False):
+    """The options of a GET /assets/uploaded listing (uploaded files), all optional keywords.
+
+    Taken by `UploadsResource.list`, `UploadsResource.iter_pages`,
+    `UploadsResource.iter_assets`, `UploadsResource.page_source` and
+    `kling_async.batch.iter_upload_pages`.
+
+    Keys:
+        content_type: only files of this type, as for `AssetsListOptions`.
+        file_name: only files whose name contains this keyword.
+        page_size: files per page, default 20.
+        sort: ``"asc"`` or ``"desc"`` by upload time; default: newest first.
+        timeout: the timeout of each request, instead of the client's.
+    """
+
+    content_type: ContentType | str | None
+    file_name: str | None
+    page_size: int
+    sort: SortOrder | None
+    timeout: TimeoutTypes | NotGiven
+
+
+def check_options(options: Mapping[str, Any], kind: type[Any], caller: str) -> None:
+    """Raise `TypeError` for a key of ``options`` that the TypedDict ``kind`` does not define.
+
+    The same error Python raises for an unknown keyword argument, naming ``caller``.
+    """
+    unknown = [key for key in options if key not in kind.__annotations__]
+    if unknown:
+        known = ", ".join(kind.__annotations__)
+        raise TypeError(
+            f"{caller}() got an unexpected keyword argument {unknown[0]!r} (options: {known})"
+        )
