@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING
 
 from .._models import AssetsPage, DownloadResult, Work
@@ -52,13 +52,13 @@ class AssetsResource(Resource):
 
     def iter_pages(
         self, *, email: str | None = None, **options: Unpack[AssetsListOptions]
-    ) -> AsyncIterator[AssetsPage]:
+    ) -> AsyncGenerator[AssetsPage, None]:
         """Iterate over every non-empty page of generated works, in order, one request at a time."""
         return iter_pages(self._source("assets.iter_pages", email, options))
 
     def iter_works(
         self, *, email: str | None = None, **options: Unpack[AssetsListOptions]
-    ) -> AsyncIterator[Work]:
+    ) -> AsyncGenerator[Work, None]:
         """Iterate over every generated work of the account, page after page, in order.
 
         Example::

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Protocol, TypeVar
 
@@ -56,7 +56,7 @@ def query(**values: str | int | None) -> dict[str, str]:
 
 async def flatten(
     pages: AsyncGenerator[P, None], items: Callable[[P], tuple[ItemT, ...]]
-) -> AsyncIterator[ItemT]:
+) -> AsyncGenerator[ItemT, None]:
     """The items of every page, in order; closing it closes ``pages``."""
     async with aclosing(pages):
         async for page in pages:

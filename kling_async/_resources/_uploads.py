@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING
 
 from .._exceptions import InvalidInputError
@@ -50,13 +50,13 @@ class UploadsResource(Resource):
 
     def iter_pages(
         self, *, email: str | None = None, **options: Unpack[UploadsListOptions]
-    ) -> AsyncIterator[UploadsPage]:
+    ) -> AsyncGenerator[UploadsPage, None]:
         """Iterate over every non-empty page of uploaded files, in order."""
         return iter_pages(self._source("uploads.iter_pages", email, options))
 
     def iter_assets(
         self, *, email: str | None = None, **options: Unpack[UploadsListOptions]
-    ) -> AsyncIterator[UploadedAsset]:
+    ) -> AsyncGenerator[UploadedAsset, None]:
         """Iterate over every uploaded file of the account, page after page, in order."""
         pages = iter_pages(self._source("uploads.iter_assets", email, options))
         return flatten(pages, _assets_of)
