@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar, cast, get_args
 
 import anyio
 import attrs
@@ -33,6 +33,8 @@ from ._exceptions import (
 from ._http import (
     AIOHTTP_NEEDS_ASYNCIO,
     HTTP_LIBRARY,
+    AnyAsyncClient,
+    AnyLimits,
     HTTPBackend,
     build_client,
     foreign_limits,
@@ -128,8 +130,8 @@ class KlingClient:
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         max_retries: int | NotGiven = NOT_GIVEN,
         retry: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        limits: httpx.Limits | None = None,
+        http_client: AnyAsyncClient | None = None,
+        limits: AnyLimits | None = None,
         http: HTTPBackend = "httpx2",
         deadline: float | None = None,
     ) -> None:
@@ -153,8 +155,8 @@ class KlingClient:
         timeout: TimeoutTypes,
         max_retries: int | NotGiven,
         retry: RetryPolicy | None,
-        http_client: httpx.AsyncClient | None,
-        limits: httpx.Limits | None,
+        http_client: AnyAsyncClient | None,
+        limits: AnyLimits | None,
         http: HTTPBackend,
     ) -> None:
         """Check every setting but the token and build the client's state."""
@@ -188,9 +190,10 @@ class KlingClient:
             self._owns_http = True
             self._max_connections = (limits or DEFAULT_LIMITS).max_connections
         else:
-            self._http = http_client
+            # An encode/httpx client has httpx2's API; `library` describes its exceptions.
+            self._http = cast("httpx.AsyncClient", http_client)
             self._owns_http = False
-            self._max_connections = _pool_size(http_client)
+            self._max_connections = _pool_size(self._http)
         # Requests past the pool size wait here, not in httpx's pool, whose wait times out.
         self._pool_slots = anyio.CapacityLimiter(self._max_connections or math.inf)
         self._pool_slot = _PoolSlot(self._pool_slots)
@@ -699,7 +702,7 @@ def _to_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
         return timeout
     if timeout is None:
         return httpx.Timeout(None)
-    if not _positive_seconds(timeout):
+    if not isinstance(timeout, (int, float)) or not _positive_seconds(timeout):
         raise InvalidInputError(
             "timeout must be positive finite seconds, an httpx.Timeout or None (no timeout), "
             f"not {shown(timeout)}"

@@ -16,14 +16,20 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
 from types import ModuleType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import attrs
 import httpx2 as httpx
 
+if TYPE_CHECKING:  # encode/httpx, for the types an application may pass; never imported
+    import httpx as legacy_httpx
+
 __all__ = [
     "AIOHTTP_NEEDS_ASYNCIO",
     "HTTP_LIBRARY",
+    "AnyAsyncClient",
+    "AnyLimits",
+    "AnyTimeout",
     "HTTPBackend",
     "Library",
     "build_client",
@@ -35,6 +41,15 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+AnyAsyncClient: TypeAlias = "httpx.AsyncClient | legacy_httpx.AsyncClient"
+"""An ``AsyncClient`` the SDK can send through: httpx2's, or encode/httpx's."""
+
+AnyTimeout: TypeAlias = "httpx.Timeout | legacy_httpx.Timeout"
+"""A ``Timeout`` of httpx2 or of encode/httpx."""
+
+AnyLimits: TypeAlias = "httpx.Limits | legacy_httpx.Limits"
+"""A ``Limits`` of httpx2 or of encode/httpx."""
 
 HTTPBackend = Literal["httpx2", "aiohttp"]
 """How a client the SDK builds sends: httpx2's own transport (asyncio and trio), or aiohttp's

@@ -7,7 +7,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from ._http import httpx
+from ._http import AnyTimeout
 
 __all__ = [
     "NOT_GIVEN",
@@ -66,8 +66,9 @@ class NotGiven:
 NOT_GIVEN: Final = NotGiven()
 """Default of per-call overrides such as ``timeout=``: "use the client's setting"."""
 
-TimeoutTypes: TypeAlias = float | httpx.Timeout | None
-"""A timeout: seconds for every phase, an `httpx.Timeout`, or None for no timeout at all."""
+TimeoutTypes: TypeAlias = "float | AnyTimeout | None"
+"""A timeout: seconds for every phase, an `httpx.Timeout` (of httpx2 or encode/httpx), or None
+for no timeout at all."""
 
 
 @attrs.frozen
