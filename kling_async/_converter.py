@@ -5,32 +5,44 @@ Every rule about the wire lives here, none on the model classes:
 * Names: an attribute's wire name is its camelCase spelling (``work_id`` <-> ``workId``),
   computed from the attribute name, never listed by hand.
 * Unknown wire fields are ignored; a missing field or a ``null`` becomes the attribute's
-  default (``None``, an empty tuple, an empty dict).
+  default (``None``, an empty tuple, an empty dict). An attribute without a default (what
+  names the object, such as `Work.work_id`) is required: missing or ``null``, it does not fit.
 * Types are checked, not coerced: an ``int`` takes a JSON integer of any size (or an integral
-  number up to 2**53 such as ``5041.0``), never a boolean or a string; a ``str`` takes only a
-  string; a ``bool`` only a boolean; a model only an object; a ``tuple[X, ...]`` only an
-  array; ``Any`` takes anything.
+  number up to 2**53 such as ``5041.0``), never a boolean or a string; a ``float`` takes any
+  number; a ``str`` only a string; a ``bool`` only a boolean; a model or a ``dict`` only an
+  object; a ``tuple[X, ...]`` only an array; ``Any`` takes anything.
 
-Speed: structuring a page is the SDK's hot path, so each model gets one generated function
-(built once, on first use, as the converter's hook for the class) that reads every field with
-``dict.get``, checks its type inline (``v.__class__ is int``), and stores it without going
-through the frozen ``__init__`` (see `_in_place_twin`). That function does not keep track of
-where it is; when it fails, a second, slow walk over the same data with the same rules finds
-the first offending field and names it by its wire path, e.g. ``$.history[3].works[0].workId``,
-for the `ResponseValidationError`.
+The type rules are stated once, in the table `_RULES`: for each kind of type, what a value
+must be to fit, as Python source (``{v}.__class__ is int``), how it becomes the attribute's
+value, and a slow converter for the few values that fit otherwise. Three things are made
+from that table:
+
+* the fast path: one function per model, generated on first use, reads every field with
+  ``dict.get`` and evaluates the rule's source inline; it builds the instance with
+  ``object.__new__`` and stores each attribute through its slot's descriptor, which is what
+  the frozen ``__init__`` does, minus one call and the attribute-name lookups per field
+  (classes whose ``__init__`` does more, e.g. runs validators, are built by calling it);
+* the converter's hooks for any other type (``tuple[Work, ...]``, ``int``, ``Work | None``),
+  compiled from the same source;
+* the error walk: the fast path does not keep track of where it is; when it fails, a slow
+  walk over the same data, evaluating the same tests, finds the first offending field and
+  names it by its wire path, e.g. ``$.history[3].works[0].workId``, for the
+  `ResponseValidationError`.
 
     >>> from kling_async._models import AssetsPage
-    >>> page = decode_json(b'{"history": [{"works": [{"workId": 7}]}]}', AssetsPage)
+    >>> page = decode_json(b'{"history": [{"works": [{"workId": 7, "taskId": 3}]}]}', AssetsPage)
     >>> page.works[0].work_id
     7
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import linecache
+import operator
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, Union, cast, get_args, get_origin
 
@@ -66,7 +78,7 @@ def wire_name(attribute_name: str) -> str:
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-# --- Type analysis, shared by the fast hooks and the slow error walk --------------------------
+# --- Type analysis ----------------------------------------------------------------------------
 
 
 def _without_none(tp: Any) -> Any:
@@ -76,14 +88,6 @@ def _without_none(tp: Any) -> Any:
         if len(args) == 1:
             return args[0]
     return tp
-
-
-def _is_optional(tp: Any) -> bool:
-    """Whether ``tp`` is ``X | None`` for a single ``X``."""
-    if get_origin(tp) not in (Union, types.UnionType):
-        return False
-    args = get_args(tp)
-    return len(args) == 2 and _NoneType in args
 
 
 def _item_type(tp: Any) -> Any | None:
@@ -101,37 +105,60 @@ def _is_object_type(tp: Any) -> bool:
 
 
 @attrs.frozen
+class _Slot:
+    """A place a JSON value goes: a model attribute, an array item, a whole response.
+
+    Attributes:
+        type: the type the value must fit, its ``| None`` removed.
+        default: what ``null`` (or a missing field) gives: a value, an `attrs.Factory`, or
+            `attrs.NOTHING` when the value is required.
+    """
+
+    type: Any
+    default: Any
+
+    @property
+    def required(self) -> bool:
+        """Whether ``null`` and a missing field do not fit."""
+        return self.default is attrs.NOTHING
+
+
+def _slot_of_type(tp: Any) -> _Slot:
+    """The slot of a value of type ``tp``: ``X | None`` and ``Any`` take ``null`` as None."""
+    inner = _without_none(tp)
+    return _Slot(inner, None if inner is not tp or inner is Any else attrs.NOTHING)
+
+
+@attrs.frozen
 class _Field:
     """How one attribute of a model is read from the wire."""
 
     name: str
     alias: str
     key: str
-    type: Any
-    default: Any
+    slot: _Slot
 
 
 @cache
 def _fields_of(cls: type) -> tuple[_Field, ...]:
-    """The wire plan of an attrs class: every init attribute, its wire key and its type."""
+    """The wire plan of an attrs class: every init attribute, its wire key and its slot.
+
+    An attribute without a default is required, even when its type allows None.
+    """
     attrs.resolve_types(cls)
-    plan = []
-    for attribute in attrs.fields(cls):
-        if not attribute.init:
-            continue
-        plan.append(
-            _Field(
-                name=attribute.name,
-                alias=attribute.alias or attribute.name,
-                key=wire_name(attribute.name),
-                type=attribute.type,
-                default=attribute.default,
-            )
+    return tuple(
+        _Field(
+            name=attribute.name,
+            alias=attribute.alias or attribute.name,
+            key=wire_name(attribute.name),
+            slot=_Slot(_without_none(attribute.type), attribute.default),
         )
-    return tuple(plan)
+        for attribute in attrs.fields(cls)
+        if attribute.init
+    )
 
 
-# --- Scalars ----------------------------------------------------------------------------------
+# --- The slow halves of the rules ---------------------------------------------------------------
 
 
 class _Mismatch(ValueError):
@@ -141,6 +168,11 @@ class _Mismatch(ValueError):
 _EXACT_FLOAT_INT = 2**53  # beyond it a float no longer holds every integer exactly
 
 
+def _fail(value: Any) -> Any:
+    """The slow half of most rules: nothing fits that the fast test refused."""
+    raise _Mismatch(f"unexpected {_json_kind(value)}")
+
+
 def _int_or_fail(value: Any) -> int:
     """The slow half of the int rule: an exact integral float becomes an int; the rest fails.
 
@@ -148,7 +180,7 @@ def _int_or_fail(value: Any) -> int:
     reads integers outside 64 bits as floats), and `decode_json` then reads the body again
     with exact integers.
     """
-    if _fits_int(value):
+    if value.__class__ is float and value.is_integer() and abs(value) <= _EXACT_FLOAT_INT:
         return int(value)
     raise _Mismatch(f"expected an integer, got {_json_kind(value)}")
 
@@ -160,201 +192,241 @@ def _float_or_fail(value: Any) -> float:
     raise _Mismatch(f"expected a number, got {_json_kind(value)}")
 
 
-def _fail(value: Any) -> Any:
-    """The slow half of the other rules: the value does not fit."""
-    raise _Mismatch(f"unexpected {_json_kind(value)}")
+# --- The table of rules ---------------------------------------------------------------------
 
 
-def _fits_int(value: Any) -> bool:
-    return value.__class__ is int or (
-        value.__class__ is float and value.is_integer() and abs(value) <= _EXACT_FLOAT_INT
-    )
+class _Rule:
+    """How the values of one kind of type are read: the only statement of a type rule.
 
+    ``fits`` and ``value`` are Python source over ``{v}``, pasted into generated code; the
+    error walk evaluates ``fits`` too (as `test`), so fast path and walk cannot disagree.
 
-# scalar type -> (slow converter called when ``value.__class__ is not type``, full check)
-_SCALARS: dict[Any, tuple[Callable[[Any], Any], Callable[[Any], bool]]] = {
-    int: (_int_or_fail, _fits_int),
-    str: (_fail, lambda value: value.__class__ is str),
-    bool: (_fail, lambda value: value.__class__ is bool),
-    float: (_float_or_fail, lambda value: value.__class__ in (float, int)),
-}
-
-
-def _scalar_hook(tp: Any) -> _Hook:
-    slow = _SCALARS[tp][0]
-
-    def structure_scalar(value: Any, _: Any = None) -> Any:
-        if value.__class__ is tp:
-            return value
-        return slow(value)
-
-    return structure_scalar
-
-
-# --- Generic hooks: what the converter uses for a type outside a model's fast path -----------
-
-
-def _optional_hook(tp: Any) -> _Hook:
-    inner = _without_none(tp)
-    inner_hook = converter.get_structure_hook(inner)
-
-    def structure_optional(value: Any, _: Any = None) -> Any:
-        return None if value is None else inner_hook(value, inner)
-
-    return structure_optional
-
-
-def _tuple_hook(tp: Any) -> _Hook:
-    item = _item_type(tp)
-    if item is Any:
-
-        def structure_any_tuple(value: Any, _: Any = None) -> tuple[Any, ...]:
-            if value.__class__ is not list:
-                _fail(value)
-            return tuple(value)
-
-        return structure_any_tuple
-
-    item_hook = converter.get_structure_hook(item)
-
-    def structure_tuple(value: Any, _: Any = None) -> tuple[Any, ...]:
-        if value.__class__ is not list:
-            _fail(value)
-        return tuple([item_hook(element, item) for element in value])
-
-    return structure_tuple
-
-
-def _object_hook(tp: Any) -> _Hook:
-    def structure_object(value: Any, _: Any = None) -> dict[str, Any]:
-        if value.__class__ is not dict:
-            _fail(value)
-        return dict(value)
-
-    return structure_object
-
-
-# --- The fast path: one generated function per model ------------------------------------------
-
-
-def _model_hook(cls: type) -> _Hook:
-    """Generate the structuring function of an attrs class.
-
-    The function binds ``g = o.get`` (so anything but an object fails at once, having no
-    ``get``), then reads each attribute with ``g(wireName)``, checks its type inline and
-    stores it. The instance is filled in place (see `_in_place_twin`) when the class allows
-    it, else built by calling the class with keyword arguments.
+    Attributes:
+        expected: what fits, in JSON terms, for error messages (``"an integer"``).
+        fits: true when a value fits as it is; never true for ``null``.
+        slow: called with a non-null value that ``fits`` refused: the attribute's value for
+            the few that fit all the same (an integral float for an int), else `_Mismatch`.
+        test: ``fits`` as a function, for the walk.
     """
-    namespace: dict[str, Any] = {"__cl": cls, "__fail": _fail}
-    reads = [
-        (field, _read_expression(cls, index, field, namespace))
-        for index, field in enumerate(_fields_of(cls))
-    ]
-    twin = _in_place_twin(cls)
-    name = f"structure_{cls.__name__}"
-    if twin is not None:
-        namespace["__twin"] = twin
-        body = [
-            "    s = __twin()",
-            *(f"    s.{field.name} = {read}" for field, read in reads),
-            "    s.__class__ = __cl",
-            "    return s",
+
+    __slots__ = ("expected", "fits", "slow", "test")
+
+    def __init__(self, expected: str, fits: str, slow: Callable[[Any], Any] = _fail) -> None:
+        self.expected = expected
+        self.fits = fits
+        self.slow = slow
+        self.test = cast(Callable[[Any], bool], eval(f"lambda v: {fits.format(v='v')}"))
+
+    def value(self, tp: Any, v: str, code: _Code) -> str:
+        """Source of the attribute's value from the fitting value named ``v``."""
+        return v
+
+    def parts(self, tp: Any, value: Any) -> Iterator[tuple[str, Any, _Slot, bool]]:
+        """For the walk: ``(path suffix, value, slot, present)`` of what a fitting value holds."""
+        return iter(())
+
+
+class _ObjectRule(_Rule):
+    """A free-form JSON object: copied, not looked into."""
+
+    def value(self, tp: Any, v: str, code: _Code) -> str:
+        return f"dict({v})"
+
+
+class _ArrayRule(_Rule):
+    """``tuple[X, ...]``: an array whose every item fits ``X`` (``X | None`` takes nulls)."""
+
+    def value(self, tp: Any, v: str, code: _Code) -> str:
+        item = _item_type(tp)
+        if item is Any:  # anything fits: no look at the items
+            return f"tuple({v})"
+        x = code.variable()
+        return f"tuple([{code.expression(_slot_of_type(item), x)} for {x} in {v}])"
+
+    def parts(self, tp: Any, value: Any) -> Iterator[tuple[str, Any, _Slot, bool]]:
+        slot = _slot_of_type(_item_type(tp))
+        for index, item in enumerate(value):
+            yield f"[{index}]", item, slot, True
+
+
+class _ModelRule(_Rule):
+    """An attrs class: an object whose fields fit the attributes (see `_reader`)."""
+
+    def value(self, tp: Any, v: str, code: _Code) -> str:
+        return f"{code.bind(_reader(tp), 'read')}({v})"
+
+    def parts(self, tp: Any, value: Any) -> Iterator[tuple[str, Any, _Slot, bool]]:
+        for field in _fields_of(tp):
+            yield f".{field.key}", value.get(field.key), field.slot, field.key in value
+
+
+_RULES: tuple[tuple[Callable[[Any], bool], _Rule], ...] = (
+    (lambda tp: tp is Any, _Rule("anything", "{v} is not None")),
+    (lambda tp: tp is int, _Rule("an integer", "{v}.__class__ is int", _int_or_fail)),
+    (lambda tp: tp is float, _Rule("a number", "{v}.__class__ is float", _float_or_fail)),
+    (lambda tp: tp is str, _Rule("a string", "{v}.__class__ is str")),
+    (lambda tp: tp is bool, _Rule("a boolean", "{v}.__class__ is bool")),
+    (_is_object_type, _ObjectRule("an object", "{v}.__class__ is dict")),
+    (lambda tp: _item_type(tp) is not None, _ArrayRule("an array", "{v}.__class__ is list")),
+    (attrs.has, _ModelRule("an object", "{v}.__class__ is dict")),
+)
+"""Each kind of type with its rule; the first match wins."""
+
+
+def _rule_of(tp: Any) -> _Rule | None:
+    for matches, rule in _RULES:
+        if matches(tp):
+            return rule
+    return None
+
+
+def _rule(tp: Any) -> _Rule:
+    rule = _rule_of(tp)
+    if rule is None:
+        raise TypeError(f"kling_async's converter has no rule for {tp!r}")
+    return rule
+
+
+# --- The fast path: generated code ------------------------------------------------------------
+
+_serial = itertools.count(1)
+
+
+class _Code:
+    """One generated function's source and the names it refers to."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self._names: dict[int, str] = {}
+        self._count = itertools.count()
+
+    def bind(self, value: Any, hint: str) -> str:
+        """A global name of the function for ``value`` (the same name for the same object)."""
+        name = self._names.get(id(value))
+        if name is None:
+            name = self._names[id(value)] = f"__{hint}{next(self._count)}"
+            self.namespace[name] = value
+        return name
+
+    def variable(self) -> str:
+        """A fresh local name, for a comprehension."""
+        return f"x{next(self._count)}"
+
+    def expression(self, slot: _Slot, v: str) -> str:
+        """Source of the value ``slot`` gets from the JSON value named ``v``.
+
+        Fits -> its converted value; ``null`` -> the default (or, when required, a failure
+        through the slow half, which refuses null); anything else -> the slow half.
+        """
+        rule = _rule(slot.type)
+        fits = rule.fits.format(v=v)
+        value = rule.value(slot.type, v, self)
+        slow = f"{self.bind(rule.slow, 'slow')}({v})"
+        if slot.required:
+            return f"{value} if {fits} else {slow}"
+        return f"{value} if {fits} else {self.default(slot.default)} if {v} is None else {slow}"
+
+    def default(self, default: Any) -> str:
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if default.takes_self:
+                raise TypeError("attrs.Factory(takes_self=True) defaults are not supported")
+            return f"{self.bind(default.factory, 'default')}()"
+        if default is None:
+            return "None"
+        return self.bind(default, "default")
+
+    def compile(self, source: str, name: str, what: str) -> _Hook:
+        """The function ``name`` defined by ``source``, shown as ``what`` in tracebacks."""
+        # Unique per generated function, so no two share a linecache entry.
+        filename = f"<kling_async structure {what} #{next(_serial)}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), self.namespace)
+        return cast(_Hook, self.namespace[name])
+
+
+@cache
+def _reader(cls: type) -> _Hook:
+    """The generated function that builds a ``cls`` from a dict, checking every field.
+
+    It reads every field's value in one call of an `operator.itemgetter` of the wire keys
+    (when one is missing, it reads them again one by one with ``dict.get``), then evaluates
+    the rule of each field's slot inline. When the class allows it (see `_slot_setters`), it
+    creates the instance with ``object.__new__`` and stores each value through the slot's
+    descriptor; otherwise it calls the class with keyword arguments.
+    """
+    code = _Code()
+    fields = _fields_of(cls)
+    setters = _slot_setters(cls)
+    cl = code.bind(cls, "cls")
+    name = f"read_{cls.__name__}"
+    lines = [f"def {name}(o):"]
+    if fields:
+        every = code.bind(operator.itemgetter(*(field.key for field in fields)), "fields")
+        values = ", ".join(f"v{index}" for index in range(len(fields)))
+        lines += [
+            "    try:",
+            f"        {values} = {every}(o)",  # with one key, the value itself
+            "    except KeyError:",
+            "        g = o.get",
+            *(f"        v{index} = g({field.key!r})" for index, field in enumerate(fields)),
         ]
+    if setters is not None:
+        lines.append(f"    i = {code.bind(object.__new__, 'new')}({cl})")
+        for index, field in enumerate(fields):
+            value = code.expression(field.slot, f"v{index}")
+            lines.append(f"    {code.bind(setters[index], 'set')}(i, {value})")
+        lines.append("    return i")
     else:
-        body = [
-            "    return __cl(",
-            *(f"        {field.alias}={read}," for field, read in reads),
-            "    )",
-        ]
-    source = "\n".join([f"def {name}(o, _=None):", "    g = o.get", *body]) + "\n"
-    filename = f"<kling_async structure {cls.__module__}.{cls.__qualname__}>"
-    # In linecache, so tracebacks and profilers show the generated source.
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)
-    return cast(_Hook, namespace[name])
+        for index, field in enumerate(fields):
+            lines.append(f"    v{index} = {code.expression(field.slot, f'v{index}')}")
+        arguments = ", ".join(f"{field.alias}=v{index}" for index, field in enumerate(fields))
+        lines.append(f"    return {cl}({arguments})")
+    return code.compile("\n".join(lines) + "\n", name, f"{cls.__module__}.{cls.__qualname__}")
 
 
-def _read_expression(cls: type, index: int, field: _Field, namespace: dict[str, Any]) -> str:
-    """The Python expression that reads, checks and converts one attribute's wire value.
+def _slot_setters(cls: type) -> list[Callable[[Any, Any], None]] | None:
+    """The ``__set__`` of each field's slot descriptor, when they can replace ``__init__``.
 
-    It refers to ``g`` (the object's ``get``), assigns the raw value to ``v``, and puts the
-    names it needs into ``namespace``. ``null`` and a missing key both give the default.
+    They can when ``__init__`` would do nothing but store its arguments: every attribute an
+    init field without validator or converter, no pre- or post-init hook, no ``__new__`` of
+    its own, and every class in the MRO slotted with one slot per field (besides
+    ``__weakref__``), so no other slot is left unset.
     """
-    default = f"__d{index}"
-    if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-        if field.default.takes_self:
-            raise TypeError(f"{cls.__name__}.{field.name}: takes_self defaults are unsupported")
-        namespace[default] = field.default.factory
-        default += "()"
-    elif field.default is None or field.default is attrs.NOTHING:
-        default = "None"
-    else:
-        namespace[default] = field.default
-    get = f"(v := g({field.key!r}))"
-    tp = _without_none(field.type)
-    item = _item_type(tp)
-    hook = f"__h{index}"
-    if tp is Any:
-        return f"{default} if {get} is None else v"
-    if tp is bool:
-        return f"v if {get} is True or v is False else {default} if v is None else __fail(v)"
-    if tp in _SCALARS:
-        scalar = f"__{tp.__name__}"
-        namespace[scalar] = tp
-        namespace[f"{scalar}_slow"] = _SCALARS[tp][0]
-        return f"v if {get}.__class__ is {scalar} else {default} if v is None else {scalar}_slow(v)"
-    if attrs.has(tp):
-        namespace[hook] = converter.get_structure_hook(tp)
-        return f"{default} if {get} is None else {hook}(v)"
-    if item is Any or (item is not None and attrs.has(item)):
-        if item is Any:
-            converted = "tuple(v)"
-        else:
-            namespace[hook] = converter.get_structure_hook(item)
-            converted = f"tuple(map({hook}, v))"
-        return f"{converted} if {get}.__class__ is list else {default} if v is None else __fail(v)"
-    if _is_object_type(tp):
-        return f"dict(v) if {get}.__class__ is dict else {default} if v is None else __fail(v)"
-    namespace[hook] = converter.get_structure_hook(tp)
-    namespace[f"__t{index}"] = tp
-    return f"{default} if {get} is None else {hook}(v, __t{index})"
-
-
-def _in_place_twin(cls: type) -> type | None:
-    """A mutable class with the same memory layout as ``cls``, when ``cls`` allows it.
-
-    Storing an attribute of a frozen attrs instance costs a call of ``object.__setattr__``
-    (about 80 ns on CPython 3.11): for a page of ~800 objects and ~4,000 attributes that is
-    the largest cost of structuring. So the generated function stores the attributes on a
-    twin instance, a plain slotted class where a store is a single bytecode, then assigns
-    ``__class__``: the object *is* then a normal, frozen ``cls`` instance.
-
-    This skips ``cls.__init__``, so it is used only when ``__init__`` would do nothing but
-    store its arguments: an attrs class with no base but `object`, exactly one slot per
-    field (CPython refuses the ``__class__`` swap when there is a ``__weakref__`` slot),
-    and no validators, converters, ``init=False`` fields or pre/post-init hooks. A trial
-    swap, done here once, confirms the interpreter accepts it.
-    """
-    slots = cls.__dict__.get("__slots__")
     fields = attrs.fields(cls)
-    if not (
-        cls.__bases__ == (object,)
-        and isinstance(slots, tuple)
-        and sorted(slots) == sorted(field.name for field in fields)
-        and not hasattr(cls, "__attrs_pre_init__")
-        and not hasattr(cls, "__attrs_post_init__")
-        and all(
-            field.init and field.validator is None and field.converter is None for field in fields
-        )
+    slots: set[str] = set()
+    for klass in cls.__mro__[:-1]:
+        declared = klass.__dict__.get("__slots__")
+        if declared is None:
+            return None
+        slots.update((declared,) if isinstance(declared, str) else declared)
+    names = [field.name for field in fields]
+    if (
+        any("__new__" in klass.__dict__ for klass in cls.__mro__[:-1])
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+        or slots - {"__weakref__"} != set(names)
+        or not all(f.init and f.validator is None and f.converter is None for f in fields)
     ):
         return None
-    twin = type(f"{cls.__name__}Twin", (), {"__slots__": slots, "__module__": __name__})
-    trial = twin()
-    try:
-        trial.__class__ = cls
-    except TypeError:  # pragma: no cover - an interpreter stricter than CPython and PyPy
-        return None
-    return twin
+    setters = []
+    for name in names:
+        descriptor = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
+        if not isinstance(descriptor, types.MemberDescriptorType):
+            return None
+        setters.append(descriptor.__set__)
+    return setters
+
+
+def _hook(tp: Any) -> _Hook:
+    """The converter's structure hook for ``tp``: the rule of its slot, compiled."""
+    code = _Code()
+    source = f"def structure(v, _=None):\n    return {code.expression(_slot_of_type(tp), 'v')}\n"
+    what = f"{tp.__module__}.{tp.__qualname__}" if isinstance(tp, type) else repr(tp)
+    return code.compile(source, "structure", what)
+
+
+def _has_rule(tp: Any) -> bool:
+    return _rule_of(_slot_of_type(tp).type) is not None
 
 
 def _model_unstructure_hook(cls: type) -> _Hook:
@@ -385,51 +457,33 @@ def _json_kind(value: Any) -> str:
     return kind
 
 
-def _expected(tp: Any) -> str:
-    """What a type takes, in JSON terms, for error messages."""
-    if tp in _SCALARS:
-        return _JSON_KINDS[tp]
-    return "an array" if _item_type(tp) is not None else "an object"
+def _find_mismatch(
+    value: Any, slot: _Slot, path: str, *, present: bool = True
+) -> tuple[str, str] | None:
+    """The first place in ``value`` that does not fit ``slot``, as ``(path, complaint)``.
 
-
-def _find_mismatch(value: Any, tp: Any, path: str) -> tuple[str, str] | None:
-    """The first place in ``value`` that does not fit ``tp``, as ``(path, complaint)``.
-
-    ``tp`` has had its ``| None`` removed by the caller, which has also dealt with ``null``
-    where the rules accept it (a model attribute, an ``X | None`` array item).
+    The same decisions as the generated code, in the same order, from the same rules.
     """
-    if tp is Any:
-        return None
-    complaint = (path, f"expected {_expected(tp)}, got {_json_kind(value)}")
-    if tp in _SCALARS:
-        return None if _SCALARS[tp][1](value) else complaint
-    if attrs.has(tp):
-        if not isinstance(value, Mapping):
-            return complaint
-        for field in _fields_of(tp):
-            field_value = value.get(field.key)
-            if field_value is not None:
-                found = _find_mismatch(
-                    field_value, _without_none(field.type), f"{path}.{field.key}"
-                )
-                if found is not None:
-                    return found
-        return None
-    item = _item_type(tp)
-    if item is not None:
-        if type(value) is not list:
-            return complaint
-        nullable = item is Any or _is_optional(item)
-        for index, element in enumerate(value):
-            if element is None and nullable:
-                continue
-            found = _find_mismatch(element, _without_none(item), f"{path}[{index}]")
+    rule = _rule(slot.type)
+    if value is None:
+        if not slot.required:
+            return None
+        if not present:
+            return path, f"missing; expected {rule.expected}"
+    elif rule.test(value):
+        for suffix, part, part_slot, part_present in rule.parts(slot.type, value):
+            found = _find_mismatch(part, part_slot, path + suffix, present=part_present)
             if found is not None:
                 return found
         return None
-    if _is_object_type(tp):
-        return None if type(value) is dict else complaint
-    return None
+    else:
+        try:
+            rule.slow(value)
+        except _Mismatch:
+            pass
+        else:
+            return None
+    return path, f"expected {rule.expected}, got {_json_kind(value)}"
 
 
 # --- The converter ---------------------------------------------------------------------------
@@ -441,14 +495,11 @@ def _build_converter() -> OrjsonConverter:
         forbid_extra_keys=False,
         unstruct_collection_overrides={tuple: list},
     )
-    # Registered last, so these win over the preconfigured (lenient) scalar and union hooks.
-    for scalar in _SCALARS:
-        built.register_structure_hook(scalar, _scalar_hook(scalar))
-    built.register_structure_hook_func(lambda tp: tp is Any, lambda value, _: value)
-    built.register_structure_hook_factory(_is_object_type, _object_hook)
-    built.register_structure_hook_factory(lambda tp: _item_type(tp) is not None, _tuple_hook)
-    built.register_structure_hook_factory(_is_optional, _optional_hook)
-    built.register_structure_hook_factory(attrs.has, _model_hook)
+    # Registered last, so it wins over the preconfigured (lenient) union and other hooks; the
+    # scalars need their own: cattrs tries hooks of exact classes before any factory.
+    built.register_structure_hook_factory(_has_rule, _hook)
+    for scalar in (int, float, str, bool):
+        built.register_structure_hook(scalar, _hook(scalar))
     built.register_unstructure_hook_factory(attrs.has, _model_unstructure_hook)
     return built
 
@@ -480,9 +531,10 @@ def _validation_error(
     data: Any, cls: Any, exc: Exception, response: httpx.Response | None
 ) -> ResponseValidationError:
     """The error for ``data`` that the fast path could not structure as ``cls``."""
-    found = _find_mismatch(data, _without_none(cls), "$")
+    found = _find_mismatch(data, _slot_of_type(cls), "$")
     if found is None:
-        # The walk and the fast path disagree (a bug here): still raise the SDK's error type.
+        # The walk and the fast path disagree (a validator refused, or a bug here): still
+        # raise the SDK's error type.
         error = ResponseValidationError(
             f"response does not fit {_type_name(cls)}: {type(exc).__name__}: {exc}",
             response=response,
@@ -585,7 +637,7 @@ def _rekey(value: Any, tp: Any, *, to_wire: bool) -> Any:
         for field in _fields_of(tp):
             source, target = (field.name, field.key) if to_wire else (field.key, field.name)
             if source in value:
-                renamed[target] = _rekey(value[source], field.type, to_wire=to_wire)
+                renamed[target] = _rekey(value[source], field.slot.type, to_wire=to_wire)
         return renamed
     item = _item_type(tp)
     if item is not None and value.__class__ is list:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import linecache
+import weakref
 from typing import Any, get_args, get_origin
 
 import attrs
@@ -12,7 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kling_async import _models
-from kling_async._converter import converter, decode_json, structure, unstructure, wire_name
+from kling_async._converter import (
+    _find_mismatch,
+    _reader,
+    _slot_of_type,
+    converter,
+    decode_json,
+    structure,
+    unstructure,
+    wire_name,
+)
 from kling_async._exceptions import ResponseValidationError
 from kling_async._models import (
     AssetsPage,
@@ -130,6 +141,49 @@ def test_decoded_models_are_real_instances_equal_to_constructed_ones() -> None:
     assert repr(resource) == repr(Resource("u", 1, 2, 3, None))
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         resource.width = 5  # type: ignore[misc]
+
+
+# --- Required attributes --------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Named:
+    """A model with an attribute that has no default: it is required on the wire."""
+
+    id: int
+    label: str | None = None
+
+
+@attrs.frozen
+class _Catalogue:
+    items: tuple[_Named, ...] = ()
+    main: _Named | None = None
+
+
+def test_a_required_attribute_is_read_like_any_other() -> None:
+    assert decode_json(b'{"id": 7, "label": "x"}', _Named) == _Named(id=7, label="x")
+
+
+def test_a_missing_required_attribute_is_reported_at_its_wire_path() -> None:
+    error = validation_error({"items": [{"id": 1}, {"label": "no id"}]}, _Catalogue)
+
+    assert error.path == "$.items[1].id"
+    assert "missing; expected an integer" in str(error)
+
+
+def test_a_null_required_attribute_is_reported_at_its_wire_path() -> None:
+    error = validation_error({"main": {"id": None}}, _Catalogue)
+
+    assert error.path == "$.main.id"
+    assert "expected an integer, got null" in str(error)
+
+
+def test_a_required_attribute_still_rejects_a_wrong_type() -> None:
+    assert validation_error({"id": "7"}, _Named).path == "$.id"
+
+
+def test_a_null_object_holding_a_required_attribute_is_still_the_default() -> None:
+    assert decode_json(b'{"main": null}', _Catalogue) == _Catalogue()
 
 
 # --- Scalar type rules ----------------------------------------------------------------------
@@ -377,9 +431,61 @@ def test_hooks_are_generated_once_per_model() -> None:
     assert converter.get_structure_hook(Work) is converter.get_structure_hook(Work)
 
 
+def _same_name(field: str) -> type[Any]:
+    """A model named ``Same``, of this module, with the one attribute ``field``."""
+    return attrs.make_class(
+        "Same", {field: attrs.field(type=int | None, default=None)}, frozen=True
+    )
+
+
+def test_generated_functions_of_same_named_models_have_their_own_source() -> None:
+    first, second = _same_name("alpha"), _same_name("beta")
+    assert (first.__module__, first.__qualname__) == (second.__module__, second.__qualname__)
+
+    assert decode_json(b'{"alpha": 1}', first) == first(alpha=1)
+    assert decode_json(b'{"beta": 2}', second) == second(beta=2)
+    functions = [
+        *(converter.get_structure_hook(cls) for cls in (first, second)),
+        *(_reader(cls) for cls in (first, second)),
+    ]
+    files = [function.__code__.co_filename for function in functions]
+    assert len(set(files)) == 4
+    sources = ["".join(linecache.getlines(file)) for file in files[2:]]
+    assert "'alpha'" in sources[0]
+    assert "'beta'" not in sources[0]
+    assert "'beta'" in sources[1]
+
+
+@attrs.frozen
+class _Plain:
+    """A default attrs model: slotted, frozen, with a ``__weakref__`` slot."""
+
+    size: int | None = None
+    tags: tuple[str, ...] = ()
+
+
+def test_a_model_with_a_weakref_slot_decodes_into_a_plain_frozen_instance() -> None:
+    plain = decode_json(b'{"size": 3, "tags": ["a"]}', _Plain)
+
+    assert type(plain) is _Plain
+    assert plain == _Plain(size=3, tags=("a",))
+    assert hash(plain) == hash(_Plain(size=3, tags=("a",)))
+    assert repr(plain) == "_Plain(size=3, tags=('a',))"
+    assert weakref.ref(plain)() is plain
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        plain.size = 4  # type: ignore[misc]
+
+
+def test_every_attribute_is_set_when_the_wire_leaves_fields_out() -> None:
+    plain = decode_json(b'{"tags": ["a"]}', _Plain)
+
+    assert plain == _Plain(tags=("a",))
+    assert plain.size is None
+
+
 @attrs.frozen
 class _Checked:
-    """A model the fast path cannot fill in place: it has a validator and a weakref slot."""
+    """A model the fast path cannot build without its ``__init__``: it has a validator."""
 
     size: int | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
@@ -548,3 +654,46 @@ def test_any_json_in_any_field_decodes_or_fails_at_that_field(
 
     if error is not None:
         assert error.path.startswith(f"$.history[{index}].works[0].{key}")
+
+
+_TYPES = [
+    int,
+    float,
+    str,
+    bool,
+    Any,
+    dict[str, Any],
+    tuple[int, ...],
+    tuple[int | None, ...],
+    tuple[Any, ...],
+    int | None,
+    _Named,
+    _Named | None,
+    _Catalogue,
+    tuple[_Named, ...],
+]
+_wire_like = st.recursive(
+    _json_scalars | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["id", "label", "items", "main", "x"]), children)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tp=st.sampled_from(_TYPES), value=_wire_like)
+def test_the_fast_path_and_the_error_walk_agree(tp: Any, value: Any) -> None:
+    found = _find_mismatch(value, _slot_of_type(tp), "$")
+    error = None
+    try:
+        structure(value, tp)
+    except ResponseValidationError as caught:
+        error = caught
+
+    if error is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert error.path == found[0]
