@@ -10,9 +10,9 @@ timezone-aware UTC datetimes.
 How JSON becomes these classes (and back) is the converter's business, in `_converter`.
 
 Models compare by value and hash; attributes holding free-form JSON (dicts, lists of
-anything) take part in equality but not in the hash, so every model stays hashable. They have
-no ``__weakref__`` slot: without it, the converter can build them without going through the
-frozen ``__init__``, which is most of the cost of decoding a page.
+anything) take part in equality but not in the hash, so every model stays hashable. They are
+ordinary attrs classes in every other way too (weak references included): the converter
+needs nothing of them beyond their attributes.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _free_form() -> Any:
 # --- GET /assets ----------------------------------------------------------------------------
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Limitation:
     """A generation quota of the account: how many of one task type it may still run.
 
@@ -91,7 +91,7 @@ class Limitation:
     limit: int | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Resource:
     """A media file on Kling's CDN: a work's output or cover, or an uploaded file.
 
@@ -110,7 +110,7 @@ class Resource:
     resource_key: str | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class TaskInput:
     """One input file of a generation task (a source image, a video to extend, ...).
 
@@ -135,7 +135,7 @@ class TaskInput:
     from_upload_id: int | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class TaskArgument:
     """One named setting of a generation task; every value is a string on the wire.
 
@@ -148,7 +148,7 @@ class TaskArgument:
     value: str | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class TaskInfo:
     """What a task was asked to do: its type, input files and settings.
 
@@ -187,7 +187,7 @@ class TaskInfo:
         return self.arguments_by_name.get("prompt")
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class SelfComment:
     """The account owner's own rating of a work.
 
@@ -204,7 +204,7 @@ class SelfComment:
     prompts: tuple[Any, ...] = _free_form()
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class DownloadFileType:
     """One file type a work can be downloaded as.
 
@@ -217,7 +217,7 @@ class DownloadFileType:
     watermark: bool | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class DownloadInfo:
     """The file types a work can be downloaded as.
 
@@ -228,7 +228,7 @@ class DownloadInfo:
     file_types: tuple[DownloadFileType, ...] = ()
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Work:
     """One generated output (a video, an image, a sound) of a task.
 
@@ -310,7 +310,7 @@ class Work:
         return self.task_info.prompt if self.task_info is not None else None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Task:
     """A generation task: one request to Kling, which produces one or more works.
 
@@ -353,7 +353,7 @@ class Task:
         return datetime_from_ms(self.update_time)
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class HistoryEntry:
     """One task of the GET /assets history, with the works it produced and its queue times.
 
@@ -378,7 +378,7 @@ class HistoryEntry:
     current_timestamp: int | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class PointsGrant:
     """One grant of credits (a plan's monthly allowance, a purchase, a reward).
 
@@ -399,7 +399,7 @@ class PointsGrant:
     end_time: int | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class UserPoints:
     """The account's credits.
 
@@ -412,7 +412,7 @@ class UserPoints:
     total: int | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Ticket:
     """One grant of tickets (priority slots, extensions, free generations).
 
@@ -435,7 +435,7 @@ class Ticket:
     end_time: int | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class UserTickets:
     """The account's tickets.
 
@@ -446,7 +446,7 @@ class UserTickets:
     ticket: tuple[Ticket, ...] = ()
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class AssetsPage:
     """One page of GET /assets: the generation history, quotas, credits and tickets.
 
@@ -471,7 +471,7 @@ class AssetsPage:
 # --- GET /assets/uploaded, DELETE /assets/uploaded -------------------------------------------
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class UploadedAsset:
     """A file uploaded to the account (as opposed to a generated work).
 
@@ -512,7 +512,7 @@ class UploadedAsset:
         return datetime_from_ms(self.update_time)
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class UploadsPage:
     """One page of GET /assets/uploaded.
 
@@ -528,7 +528,7 @@ class UploadsPage:
         return self.upload_assets_list
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class DeleteResult:
     """The answer of DELETE /assets/uploaded.
 
@@ -544,7 +544,7 @@ class DeleteResult:
 # --- GET /assets/download --------------------------------------------------------------------
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class DownloadResult:
     """The answer of GET /assets/download.
 
@@ -561,7 +561,7 @@ class DownloadResult:
 # --- GET /elements/{elementId} ---------------------------------------------------------------
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Voice:
     """A voice attached to an element or to one of its resources.
 
@@ -578,7 +578,7 @@ class Voice:
     resource: dict[str, Any] | None = attrs.field(default=None, hash=False)
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class ElementResource:
     """One reference image or video of an element.
 
@@ -601,7 +601,7 @@ class ElementResource:
     voice: Voice | None = None
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Element:
     """A reusable character, object or scene that generations can refer to.
 

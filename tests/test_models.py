@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from datetime import datetime, timezone
 from typing import Any
 
@@ -517,6 +518,16 @@ def test_every_model_is_frozen(cls: type[Any]) -> None:
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
 def test_every_model_is_hashable(cls: type[Any]) -> None:
     assert hash(cls()) == hash(cls())
+
+
+def test_decoded_models_can_be_weakly_referenced() -> None:
+    page = decode(assets_page_payload(), AssetsPage)
+    work = page.works[0]
+    element = decode(element_payload(), Element)
+
+    assert weakref.ref(page)() is page
+    assert weakref.ref(work)() is work
+    assert weakref.ref(element)() is element
 
 
 def test_decoded_models_with_free_form_json_are_hashable_and_equal_by_value() -> None:
