@@ -2,6 +2,15 @@
 
 The ``asyncio-aiohttp`` runs make every `KlingClient` the test builds without ``http=``
 use the aiohttp transport, so the SDK's behaviour is checked on both transports.
+
+``fake`` is a `FakeKlingServer` on loopback and ``client`` a `KlingClient` pointed at it
+(`FakeKlingServer.client`: the first account, fast retries). A module or a test chooses their
+settings with markers, the closest winning::
+
+    pytestmark = pytest.mark.fake(accounts=2, works_per_account=30, seed=7)
+
+    @pytest.mark.client(email=None)
+    async def test_without_a_default_account(fake, client): ...
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import anyio
 import httpx2
@@ -34,6 +44,38 @@ def anyio_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         assert "http" in defaults
         monkeypatch.setitem(defaults, "http", http)
     return str(backend)
+
+
+def marker_options(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+    """The keyword arguments of every ``pytest.mark.<name>`` on the test, the closest winning."""
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers(name))):
+        options.update(marker.kwargs)
+    return options
+
+
+@pytest.fixture
+async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeKlingServer]:
+    """A running `FakeKlingServer`, built with the test's ``pytest.mark.fake(...)`` options."""
+    async with FakeKlingServer(**marker_options(request, "fake")) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(
+    fake: FakeKlingServer, request: pytest.FixtureRequest
+) -> AsyncIterator[KlingClient]:
+    """``fake.client(...)`` with the test's ``pytest.mark.client(...)`` options, open."""
+    async with fake.client(**marker_options(request, "client")) as kling:
+        yield kling
+
+
+@pytest.fixture
+def fake_and_client(
+    fake: FakeKlingServer, client: KlingClient
+) -> tuple[FakeKlingServer, KlingClient]:
+    """Both at once."""
+    return fake, client
 
 
 @pytest.fixture

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -18,37 +17,12 @@ from kling_async import (
     DeleteResult,
     InvalidInputError,
     KlingClient,
-    RetryPolicy,
     ServerError,
     batch,
 )
 from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
 
-FAST_RETRY = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
-
-
-@contextlib.asynccontextmanager
-async def serve(**options: Any) -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
-    """One account with 1000 works and 1000 uploads, and a client that defaults to it."""
-    settings: dict[str, Any] = {
-        "accounts": 1,
-        "works_per_account": 1000,
-        "uploads_per_account": 1000,
-        "seed": 0,
-    }
-    settings.update(options)
-    async with FakeKlingServer(**settings) as fake:
-        email = fake.emails[0]
-        async with KlingClient(
-            fake.token, base_url=fake.base_url, email=email, retry=FAST_RETRY
-        ) as client:
-            yield fake, client
-
-
-@pytest.fixture
-async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
-    async with serve() as pair:
-        yield pair
+pytestmark = pytest.mark.fake(accounts=1, works_per_account=1000, uploads_per_account=1000, seed=0)
 
 
 async def expire_when(condition: Callable[[], Awaitable[object]], scope: anyio.CancelScope) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import itertools
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -21,31 +20,16 @@ from kling_async import (
     KlingClient,
     NotFoundError,
     ResponseValidationError,
-    RetryPolicy,
     batch,
 )
 from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
 
-FAST_RETRY = RetryPolicy(max_retries=2, backoff_initial=0.01, backoff_max=0.05, jitter=0.0)
 NOBODY = "nobody@example.com"
 
-
-@contextlib.asynccontextmanager
-async def serve(**options: Any) -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
-    """A fake server (3 accounts, seed 0 unless told) and a client pointed at it."""
-    settings: dict[str, Any] = {"accounts": 3, "works_per_account": 120, "seed": 0}
-    settings.update(options)
-    async with (
-        FakeKlingServer(**settings) as fake,
-        KlingClient(fake.token, base_url=fake.base_url, retry=FAST_RETRY) as client,
-    ):
-        yield fake, client
-
-
-@pytest.fixture
-async def fake_and_client() -> AsyncIterator[tuple[FakeKlingServer, KlingClient]]:
-    async with serve() as pair:
-        yield pair
+pytestmark = [
+    pytest.mark.fake(accounts=3, works_per_account=120, seed=0),
+    pytest.mark.client(email=None),
+]
 
 
 async def settled(client: KlingClient) -> None:
@@ -168,15 +152,17 @@ async def test_every_page_of_every_account_arrives_once_in_account_order(
         assert seen[email] == list(range(1, math.ceil(count / page_size) + 1))
 
 
+@pytest.mark.fake(works_per_account=0)
 @pytest.mark.anyio
-async def test_accounts_without_works_yield_nothing() -> None:
-    async with serve(works_per_account=0) as (fake, client):
-        pages = batch.iter_pages(client, fake.emails, per_account=3)
-        async with pages:
-            assert [p async for p in pages] == []
-        for email in fake.emails:
-            assert 1 in pages_requested(fake, email)
-            assert max(pages_requested(fake, email)) < 1 + 3
+async def test_accounts_without_works_yield_nothing(
+    fake: FakeKlingServer, client: KlingClient
+) -> None:
+    pages = batch.iter_pages(client, fake.emails, per_account=3)
+    async with pages:
+        assert [p async for p in pages] == []
+    for email in fake.emails:
+        assert 1 in pages_requested(fake, email)
+        assert max(pages_requested(fake, email)) < 1 + 3
 
 
 @pytest.mark.anyio
@@ -238,13 +224,14 @@ async def test_concurrency_is_clamped_to_the_connection_pool() -> None:
 
 
 @pytest.mark.anyio
-async def test_the_clients_default_account_is_used_without_emails() -> None:
-    async with serve() as (fake, plain):
-        client = plain.with_options(email=fake.emails[1])
-        async with batch.iter_pages(client, page_size=20) as pages:
-            emails = {p.email async for p in pages}
-        assert emails == {fake.emails[1]}
-        assert {r.email for r in listing_requests(fake)} == {fake.emails[1]}
+async def test_the_clients_default_account_is_used_without_emails(
+    fake: FakeKlingServer, client: KlingClient
+) -> None:
+    client = client.with_options(email=fake.emails[1])
+    async with batch.iter_pages(client, page_size=20) as pages:
+        emails = {p.email async for p in pages}
+    assert emails == {fake.emails[1]}
+    assert {r.email for r in listing_requests(fake)} == {fake.emails[1]}
 
 
 @pytest.mark.anyio
@@ -396,29 +383,31 @@ async def test_rate_limits_are_retried_by_the_clients_policy(
 # -- requests on the wire while the body runs ----------------------------------------------------
 
 
+@pytest.mark.fake(uploads_per_account=30)
 @pytest.mark.anyio
-async def test_pages_cover_empty_exact_and_partial_accounts_once_in_order() -> None:
-    async with serve(uploads_per_account=30) as (fake, client):
-        empty, exact, partial = fake.data.accounts
-        empty.deleted_upload_ids.update(upload.id for upload in empty.uploads)
-        exact.deleted_upload_ids.update(upload.id for upload in exact.uploads[:10])  # 20 left
-        partial.deleted_upload_ids.update(upload.id for upload in partial.uploads[:7])  # 23 left
-        fake.jitter = 0.005  # answers arrive out of order
+async def test_pages_cover_empty_exact_and_partial_accounts_once_in_order(
+    fake: FakeKlingServer, client: KlingClient
+) -> None:
+    empty, exact, partial = fake.data.accounts
+    empty.deleted_upload_ids.update(upload.id for upload in empty.uploads)
+    exact.deleted_upload_ids.update(upload.id for upload in exact.uploads[:10])  # 20 left
+    partial.deleted_upload_ids.update(upload.id for upload in partial.uploads[:7])  # 23 left
+    fake.jitter = 0.005  # answers arrive out of order
 
-        seen: dict[str, list[tuple[int, int]]] = {email: [] for email in fake.emails}
-        async with batch.iter_upload_pages(client, fake.emails, page_size=5) as pages:
-            async for p in pages:
-                seen[p.email or ""].append((p.page_num, len(p.assets)))
-                live = fake.data.account(p.email or "").live_uploads
-                expected = live[(p.page_num - 1) * 5 : p.page_num * 5]
-                assert [asset.id for asset in p.assets] == [upload.id for upload in expected]
+    seen: dict[str, list[tuple[int, int]]] = {email: [] for email in fake.emails}
+    async with batch.iter_upload_pages(client, fake.emails, page_size=5) as pages:
+        async for p in pages:
+            seen[p.email or ""].append((p.page_num, len(p.assets)))
+            live = fake.data.account(p.email or "").live_uploads
+            expected = live[(p.page_num - 1) * 5 : p.page_num * 5]
+            assert [asset.id for asset in p.assets] == [upload.id for upload in expected]
 
-        assert seen == {
-            empty.email: [],
-            exact.email: [(1, 5), (2, 5), (3, 5), (4, 5)],
-            partial.email: [(1, 5), (2, 5), (3, 5), (4, 5), (5, 3)],
-        }
-        await assert_nothing_left_behind(fake, client)
+    assert seen == {
+        empty.email: [],
+        exact.email: [(1, 5), (2, 5), (3, 5), (4, 5)],
+        partial.email: [(1, 5), (2, 5), (3, 5), (4, 5), (5, 3)],
+    }
+    await assert_nothing_left_behind(fake, client)
 
 
 @pytest.mark.anyio

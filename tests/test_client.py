@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import anyio
 import httpx2
@@ -20,30 +19,16 @@ from kling_async import (
     InvalidInputError,
     KlingClient,
     NotFoundError,
-    RetryPolicy,
     UploadsPage,
 )
-from kling_async.testing import FakeKlingServer, Fault, RecordedRequest
+from kling_async.testing import FAST_RETRY, FakeKlingServer, Fault, RecordedRequest
 
-pytestmark = pytest.mark.anyio
-
-FAST_RETRY = RetryPolicy(backoff_initial=0.001, backoff_max=0.01, rate_limit_wait=0.01, jitter=0)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeKlingServer]:
-    async with FakeKlingServer(
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.fake(
         accounts=2, works_per_account=30, uploads_per_account=25, elements_per_account=3, seed=7
-    ) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeKlingServer) -> AsyncIterator[KlingClient]:
-    async with KlingClient(
-        token=fake.token, email=fake.emails[0], base_url=fake.base_url, retry=FAST_RETRY
-    ) as kling:
-        yield kling
+    ),
+]
 
 
 def anyio_backend_http(client: KlingClient) -> str:

@@ -6,7 +6,6 @@ import email.utils
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -27,25 +26,12 @@ from kling_async import (
     RetryPolicy,
     ServerError,
 )
-from kling_async.testing import FakeKlingServer, Fault
+from kling_async.testing import FAST_RETRY, FakeKlingServer, Fault
 
-pytestmark = pytest.mark.anyio
-
-FAST_RETRY = RetryPolicy(backoff_initial=0.001, backoff_max=0.01, rate_limit_wait=0.01, jitter=0)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeKlingServer]:
-    async with FakeKlingServer(accounts=2, works_per_account=12, elements_per_account=2) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeKlingServer) -> AsyncIterator[KlingClient]:
-    async with KlingClient(
-        token=fake.token, email=fake.emails[0], base_url=fake.base_url, retry=FAST_RETRY
-    ) as kling:
-        yield kling
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.fake(accounts=2, works_per_account=12, elements_per_account=2),
+]
 
 
 def api_calls(fake: FakeKlingServer) -> int:

@@ -27,6 +27,7 @@ from kling_async.testing.__main__ import main as standalone_main
 
 pytestmark = [
     pytest.mark.anyio,
+    pytest.mark.fake(seed=0),
     # httpx raises DecodingError (corrupt_gzip) from Response.aiter_bytes while its own
     # aiter_raw and httpcore's body generators are suspended; trio warns when it finalizes
     # them (encode/httpx#3686). A client-side leak, not the fake server's.
@@ -76,14 +77,9 @@ def auth(fake: FakeKlingServer) -> dict[str, str]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeKlingServer]:
-    async with FakeKlingServer(seed=0) as server:
-        yield server
-
-
-@pytest.fixture
 async def client(fake: FakeKlingServer) -> AsyncIterator[httpx2.AsyncClient]:
-    """Authorized, and pinned to the first account's email."""
+    """Plain HTTP, not the SDK (this module tests the server): authorized, and pinned to the
+    first account's email."""
     async with make_client(
         base_url=fake.base_url, headers=auth(fake), params={"email": fake.emails[0]}, timeout=5
     ) as http:

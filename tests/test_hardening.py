@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import traceback
-from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
@@ -28,25 +27,12 @@ from kling_async import (
 )
 from kling_async.testing import FakeKlingServer, Fault
 
-pytestmark = pytest.mark.anyio
-
-FAST_RETRY = RetryPolicy(backoff_initial=0.001, backoff_max=0.01, rate_limit_wait=0.01, jitter=0)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeKlingServer]:
-    async with FakeKlingServer(
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.fake(
         accounts=2, works_per_account=12, uploads_per_account=6, elements_per_account=2, seed=3
-    ) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeKlingServer) -> AsyncIterator[KlingClient]:
-    async with KlingClient(
-        token=fake.token, email=fake.emails[0], base_url=fake.base_url, retry=FAST_RETRY
-    ) as kling:
-        yield kling
+    ),
+]
 
 
 def api_calls(fake: FakeKlingServer) -> int:

@@ -7,7 +7,6 @@ import ast
 import logging
 import math
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -27,21 +26,13 @@ from kling_async import (
     KlingError,
     NotFoundError,
     RateLimitError,
-    RetryPolicy,
 )
 from kling_async._export import export_works
-from kling_async.testing import FakeKlingServer, Fault, expected_file_bytes
+from kling_async.testing import FAST_RETRY, FakeKlingServer, Fault, expected_file_bytes
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.fake(accounts=1, works_per_account=6, seed=4)]
 
-FAST_RETRY = RetryPolicy(backoff_initial=0.001, backoff_max=0.01, rate_limit_wait=0.01, jitter=0)
 PACKAGE = Path(kling_async.__file__).parent
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeKlingServer]:
-    async with FakeKlingServer(accounts=1, works_per_account=6, seed=4) as server:
-        yield server
 
 
 def imported_modules(path: Path) -> set[str]:

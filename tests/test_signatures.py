@@ -120,49 +120,46 @@ def test_the_options_types_spell_the_same_option_the_same_way() -> None:
 
 
 @pytest.mark.anyio
-async def test_options_passed_positionally_or_misspelled_fail_before_any_request() -> None:
-    async with (
-        FakeKlingServer(accounts=1, works_per_account=3) as fake,
-        KlingClient(fake.token, base_url=fake.base_url) as client,
-    ):
-        with pytest.raises(TypeError):
-            await client.assets.list(2)  # type: ignore[call-arg]
-        with pytest.raises(TypeError, match=r"'pagesize'.*options: content_type, page_size"):
-            await client.assets.list(pagesize=10)  # type: ignore[call-arg]
-        with pytest.raises(TypeError, match=r"uploads\.iter_assets\(\).*'content'"):
-            client.uploads.iter_assets(content="video")  # type: ignore[call-arg]
-        with pytest.raises(TypeError, match="'file_name'"):
-            batch.iter_pages(client, fake.emails, file_name="x")  # type: ignore[call-arg]
-        with pytest.raises(TypeError):
-            await client.assets.download([1], "MP4")  # type: ignore[call-arg]
-        assert fake.requests == []
+async def test_options_passed_positionally_or_misspelled_fail_before_any_request(
+    fake: FakeKlingServer, client: KlingClient
+) -> None:
+    with pytest.raises(TypeError):
+        await client.assets.list(2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"'pagesize'.*options: content_type, page_size"):
+        await client.assets.list(pagesize=10)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"uploads\.iter_assets\(\).*'content'"):
+        client.uploads.iter_assets(content="video")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'file_name'"):
+        batch.iter_pages(client, fake.emails, file_name="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        await client.assets.download([1], "MP4")  # type: ignore[call-arg]
+    assert fake.requests == []
 
 
 @pytest.mark.anyio
-async def test_the_same_options_give_the_same_query_from_every_sibling() -> None:
-    async with (
-        FakeKlingServer(accounts=1, works_per_account=30) as fake,
-        KlingClient(fake.token, base_url=fake.base_url) as client,
-    ):
-        options: AssetsListOptions = {"content_type": "VIDEO", "page_size": 7, "sort": "asc"}
-        email = fake.emails[0]
-        await client.assets.list(page_num=2, email=email, **options)
-        async with aclosing(client.assets.iter_pages(email=email, **options)) as pages_:
-            async for _ in pages_:
-                break
-        async with aclosing(client.assets.iter_works(email=email, **options)) as works:
-            async for _ in works:
-                break
-        async with batch.iter_pages(client, email, per_account=1, **options) as pages:
-            async for _ in pages:
-                break
-        queries = [dict(r.query) for r in fake.requests]
-        for query in queries:
-            query.pop("pageNum")
-        assert queries == [
-            {"email": email, "pageSize": "7", "contentType": "video", "sort": "asc"}
-        ] * len(queries)
-        assert len(queries) >= 4
+@pytest.mark.fake(accounts=1, works_per_account=30)
+async def test_the_same_options_give_the_same_query_from_every_sibling(
+    fake: FakeKlingServer, client: KlingClient
+) -> None:
+    options: AssetsListOptions = {"content_type": "VIDEO", "page_size": 7, "sort": "asc"}
+    email = fake.emails[0]
+    await client.assets.list(page_num=2, email=email, **options)
+    async with aclosing(client.assets.iter_pages(email=email, **options)) as pages_:
+        async for _ in pages_:
+            break
+    async with aclosing(client.assets.iter_works(email=email, **options)) as works:
+        async for _ in works:
+            break
+    async with batch.iter_pages(client, email, per_account=1, **options) as pages:
+        async for _ in pages:
+            break
+    queries = [dict(r.query) for r in fake.requests]
+    for query in queries:
+        query.pop("pageNum")
+    assert queries == [
+        {"email": email, "pageSize": "7", "contentType": "video", "sort": "asc"}
+    ] * len(queries)
+    assert len(queries) >= 4
 
 
 class RecordingRequester:

@@ -28,11 +28,12 @@ from ._data import (
 )
 from ._faults import Fault
 from ._files import build_zip, expected_file_bytes
-from ._server import FakeKlingServer, print_startup_line, run, serve_forever
+from ._server import FAST_RETRY, FakeKlingServer, print_startup_line, run, serve_forever
 from ._stats import RecordedRequest
 
 __all__ = [
     "CONTENT_TYPES",
+    "FAST_RETRY",
     "FILE_TYPES",
     "AccountData",
     "Dataset",

@@ -17,6 +17,8 @@ import anyio
 import orjson
 from hypercorn.config import Config
 
+from .._client import KlingClient
+from .._retry import RetryPolicy
 from ._app import build_app
 from ._data import Dataset, build_dataset, make_token
 from ._faults import Fault
@@ -25,7 +27,12 @@ from ._paths import API_ROOT
 from ._state import ServerState
 from ._stats import RecordedRequest
 
-__all__ = ["FakeKlingServer", "run", "serve_forever"]
+__all__ = ["FAST_RETRY", "FakeKlingServer", "run", "serve_forever"]
+
+FAST_RETRY = RetryPolicy(backoff_initial=0.001, backoff_max=0.01, rate_limit_wait=0.01, jitter=0)
+"""The retry policy of `FakeKlingServer.client`: the default number of retries, with waits of
+milliseconds, so tests that inject 429s and 5xx do not sleep (a ``Retry-After`` is still
+honoured)."""
 
 _logger = logging.getLogger("kling_async.testing")
 _access_logger = logging.getLogger("kling_async.testing.access")
@@ -42,6 +49,12 @@ class FakeKlingServer:
     of asyncio and trio runs it. Latency, jitter and faults can be changed while it runs.
 
     Example::
+
+        async with FakeKlingServer(accounts=2, seed=7) as fake, fake.client() as client:
+            page = await client.assets.list()  # the first account's works
+            assert fake.requests[-1].email == fake.emails[0]
+
+    Or over plain HTTP::
 
         async with FakeKlingServer(accounts=1, seed=7) as fake:
             async with httpx.AsyncClient(base_url=fake.base_url) as http:
@@ -253,6 +266,18 @@ class FakeKlingServer:
     def emails(self) -> tuple[str, ...]:
         """The accounts' emails, in order."""
         return self._state.dataset.emails
+
+    def client(self, **options: Any) -> KlingClient:
+        """A `KlingClient` for this server, to use as ``async with fake.client() as client:``.
+
+        It has the server's token and base URL, its first account as the default ``email``,
+        and `FAST_RETRY`. ``options`` are any other `KlingClient` arguments, and override these
+        (``email=None`` for a client without a default account).
+        """
+        settings: dict[str, Any] = {"email": self.emails[0] if self.emails else None}
+        settings["retry"] = FAST_RETRY
+        settings.update(options)
+        return KlingClient(self.token, base_url=self.base_url, **settings)
 
     @property
     def data(self) -> Dataset:

@@ -39,14 +39,14 @@ from kling_async import (
     cli,
 )
 from kling_async._export import export_works
-from kling_async.testing import FakeKlingServer
+from kling_async.testing import FAST_RETRY, FakeKlingServer
 
 AREA = "bad input"
 
 pytestmark = pytest.mark.anyio
 
 PROG = "kling-async"
-FAST_RETRY = RetryPolicy(backoff_initial=0.001, backoff_max=0.01, rate_limit_wait=0.01, jitter=0)
+
 SECRET_PASSWORD = "hunter2-Secret"
 
 ARABIC_3 = "\u0663"  # ARABIC-INDIC DIGIT THREE: int() takes it, the wire must not
