@@ -1,14 +1,16 @@
 """The code examples of the README and of docs/ type-check under ``mypy --strict``.
 
-Each Markdown file's ``python`` blocks are read in order as one program (a later block may use
-a name an earlier one defined), wrapped in an ``async def`` so that top-level ``await``,
-``async with`` and ``async for`` are allowed, and checked the way a user's code would be:
-``mypy --strict`` against the installed package. Modules that are not installed here (e.g.
-OpenTelemetry) count as untyped.
+A block that defines a function or class at its top level is a whole module and is checked as
+it is. The other blocks of a Markdown file are snippets, read in order as one program (a later
+snippet may use a name an earlier one defined), wrapped in an ``async def`` so that top-level
+``await``, ``async with`` and ``async for`` are allowed. Both are checked the way a user's code
+would be: ``mypy --strict`` against the installed package. Modules that are not installed here
+(e.g. OpenTelemetry) count as untyped.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -22,26 +24,37 @@ DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
 
 
-def program(markdown: str) -> str | None:
-    """The ``python`` blocks of ``markdown`` as one module, or None when there are none."""
+def is_module(block: str) -> bool:
+    """Whether ``block`` defines a function or class at its top level (a whole module)."""
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    tree = compile(block, "<example>", "exec", flags=flags, dont_inherit=True)
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return any(isinstance(node, definitions) for node in tree.body)  # type: ignore[attr-defined]
+
+
+def programs(markdown: str) -> list[str]:
+    """The modules to check for ``markdown``: each whole module, then its snippets as one."""
     blocks = [textwrap.dedent(body) for _, body in BLOCK.findall(markdown)]
-    if not blocks:
-        return None
-    body = "\n".join(blocks).replace("from __future__ import annotations\n", "")
-    return "async def _example() -> None:\n" + textwrap.indent(body, "    ") + "\n"
+    modules = [block for block in blocks if is_module(block)]
+    snippets = [block for block in blocks if not is_module(block)]
+    if snippets:
+        body = "\n".join(snippets).replace("from __future__ import annotations\n", "")
+        modules.append(
+            "async def _example() -> None:\n" + textwrap.indent(body.rstrip("\n"), "    ") + "\n"
+        )
+    return modules
 
 
 def test_every_document_with_examples_is_found() -> None:
-    found = {path.name for path in DOCUMENTS if program(path.read_text()) is not None}
+    found = {path.name for path in DOCUMENTS if programs(path.read_text())}
     assert {"README.md", "batch.md", "client.md", "errors.md", "testing.md"} <= found
 
 
 def test_the_readme_and_docs_examples_pass_mypy_strict(tmp_path: Path) -> None:
     files = []
     for path in DOCUMENTS:
-        source = program(path.read_text())
-        if source is not None:
-            target = tmp_path / f"example_{path.stem.lower()}.py"
+        for index, source in enumerate(programs(path.read_text())):
+            target = tmp_path / f"example_{path.stem.lower()}_{index}.py"
             target.write_text(source)
             files.append(target)
     result = subprocess.run(
@@ -67,13 +80,23 @@ def test_the_readme_and_docs_examples_pass_mypy_strict(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        ("no code\n", None),
-        ("```python\nx = 1\n```\n", "async def _example() -> None:\n    x = 1\n"),
+        ("no code\n", []),
+        ("```python\nx = 1\n```\n", ["async def _example() -> None:\n    x = 1\n"]),
         (
             "- item:\n\n  ```python\n  await f()\n  ```\n```bash\nls\n```\n",
-            "async def _example() -> None:\n    await f()\n",
+            ["async def _example() -> None:\n    await f()\n"],
+        ),
+        (
+            "```python\nx = 1\n```\n```python\ndef f() -> None: ...\n```\n"
+            "```python\nawait g(x)\n```\n",
+            [
+                "def f() -> None: ...\n",
+                "async def _example() -> None:\n    x = 1\n\n    await g(x)\n",
+            ],
         ),
     ],
 )
-def test_blocks_are_collected_dedented_and_wrapped(markdown: str, expected: str | None) -> None:
-    assert program(markdown) == expected
+def test_modules_stand_alone_and_snippets_are_joined_and_wrapped(
+    markdown: str, expected: list[str]
+) -> None:
+    assert programs(markdown) == expected
