@@ -157,12 +157,12 @@ class FailedWork:
 
     Attributes:
         account: the account's email (None: the default account).
-        work_id: the work's ID (None when the listing gave none).
+        work_id: the work's ID.
         reason: what went wrong, in one line.
     """
 
     account: str | None
-    work_id: int | None
+    work_id: int
     reason: str
 
 
@@ -242,7 +242,7 @@ class ExportProgress:
     def bytes_received(self, count: int) -> None:
         """``count`` more bytes were written; negative when a retried download starts over."""
 
-    def work_finished(self, work_id: int | None, outcome: Outcome) -> None:
+    def work_finished(self, work_id: int, outcome: Outcome) -> None:
         """One listed work ended."""
 
 
@@ -399,7 +399,7 @@ class _Exporter:
         self.file_type = file_type
         self.folders: set[str] = set()
 
-    def finish(self, work_id: int | None, outcome: Outcome) -> None:
+    def finish(self, work_id: int, outcome: Outcome) -> None:
         if outcome == "downloaded":
             self.report.downloaded += 1
         elif outcome == "skipped":
@@ -426,7 +426,6 @@ class _Exporter:
         self, job: _Job, file_type: FileType, path: str, size: int, sha256: str
     ) -> ManifestEntry:
         work = job.work
-        assert work.work_id is not None
         return ManifestEntry(
             account=job.account,
             work_id=work.work_id,
@@ -441,8 +440,6 @@ class _Exporter:
 
     async def export_one(self, job: _Job) -> Outcome:
         work_id = job.work.work_id
-        if work_id is None:
-            raise KlingError("the listing gave this work no workId")
         file_type = choose_file_type(job.work, self.file_type)
         if file_type is None:
             self.report.unavailable += 1
@@ -463,7 +460,9 @@ class _Exporter:
             self.folders.add(job.folder)
         result = await self.client.assets.download(work_id, file_types=file_type, email=job.account)
         if not result.cdn_url:
-            raise KlingError(f"GET /assets/download gave no cdnUrl (status {result.status!r})")
+            raise KlingError(
+                f"GET /assets/download gave an empty cdnUrl (status {result.status!r})"
+            )
         part = folder / f".{name}.part"
         try:
             size, sha256 = await self.fetch(result.cdn_url, part)
@@ -542,10 +541,9 @@ class _Exporter:
                 folder = folder_for(item.email)
                 fresh = []
                 for work in item.works:
-                    if work.work_id is not None:
-                        if (folder, work.work_id) in seen:
-                            continue  # pages shifted by a new work: listed twice
-                        seen.add((folder, work.work_id))
+                    if (folder, work.work_id) in seen:
+                        continue  # pages shifted by a new work: listed twice
+                    seen.add((folder, work.work_id))
                     fresh.append(_Job(item.email, folder, work))
                 self.report.listed += len(fresh)
                 self.progress.page_listed(item.email, item.page_num, len(fresh))

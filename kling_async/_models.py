@@ -1,11 +1,17 @@
 """The typed responses of the Kling endpoints.
 
 Each class is plain data: a frozen, slotted attrs class whose attributes are the snake_case
-spelling of the server's camelCase fields (``workId`` is `Work.work_id`). The server documents
-every field as optional, so every attribute has a default: ``None`` for a scalar or a nested
-object, an empty tuple for a list, an empty dict for a free-form object. Timestamps stay the
+spelling of the server's camelCase fields (``workId`` is `Work.work_id`). Timestamps stay the
 server's integer milliseconds since the Unix epoch; the ``*_at`` properties give them as
 timezone-aware UTC datetimes.
+
+The server documents every field as optional. The models take it at its word except for what
+names an object: `Work.work_id` and `Work.task_id`, `Task.id`, `UploadedAsset.id`,
+`Element.id`, `Voice.id` and `DownloadResult.cdn_url` are required, with no default, and a
+response without one (or with ``null``) is a `ResponseValidationError` naming the field's
+wire path, e.g. ``$.history[0].works[2].workId``. Every other attribute has a default:
+``None`` for a scalar or a nested object, an empty tuple for a list, an empty dict for a
+free-form object.
 
 How JSON becomes these classes (and back) is the converter's business, in `_converter`.
 
@@ -237,8 +243,8 @@ class Work:
 
     Attributes:
         work_id: the work's ID.
+        task_id: the task that produced it (its `Task.id`).
         work_item_id: the item within the work.
-        task_id: the task that produced it.
         user_id: the Kling user who owns it.
         type: the task type, e.g. ``"m2v_img2video_hq"``.
         status: Kling's numeric status code.
@@ -263,9 +269,9 @@ class Work:
         allow_publish: whether it may be published.
     """
 
-    work_id: int | None = None
+    work_id: int
+    task_id: int
     work_item_id: int | None = None
-    task_id: int | None = None
     user_id: int | None = None
     type: str | None = None
     status: int | None = None
@@ -329,7 +335,7 @@ class Task:
         view_time: when the owner last viewed it, in ms.
     """
 
-    id: int | None = None
+    id: int
     user_id: int | None = None
     type: str | None = None
     scene: str | None = None
@@ -489,7 +495,7 @@ class UploadedAsset:
         entrance: where it was uploaded from, usually empty.
     """
 
-    id: str | None = None
+    id: str
     name: str | None = None
     user_id: int | None = None
     content_type: str | None = None
@@ -554,7 +560,7 @@ class DownloadResult:
         status: ``"success"`` when the download is ready.
     """
 
-    cdn_url: str | None = None
+    cdn_url: str
     status: str | None = None
 
 
@@ -572,7 +578,7 @@ class Voice:
         resource: free-form details of the voice's audio.
     """
 
-    id: int | None = None
+    id: int
     name: str | None = None
     official: bool | None = None
     resource: dict[str, Any] | None = attrs.field(default=None, hash=False)
@@ -622,7 +628,7 @@ class Element:
         official: whether it is one of Kling's own elements.
     """
 
-    id: str | None = None
+    id: str
     name: str | None = None
     user_id: int | None = None
     type: str | None = None

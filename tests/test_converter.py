@@ -44,10 +44,16 @@ def dumps(payload: Any) -> bytes:
     return orjson.dumps(payload)
 
 
-def page_with_work(work: dict[str, Any], *, index: int = 0) -> dict[str, Any]:
-    """An /assets page whose history entry ``index`` holds ``work``; the others are empty."""
+def work(**fields: Any) -> dict[str, Any]:
+    """A work's wire form: its IDs, then ``fields`` (which may replace them)."""
+    return {"workId": 1, "taskId": 2, **fields}
+
+
+def page_with_work(fields: dict[str, Any], *, index: int = 0) -> dict[str, Any]:
+    """An /assets page whose history entry ``index`` holds a work with ``fields``; the other
+    entries are empty."""
     history: list[dict[str, Any]] = [{"works": []} for _ in range(index)]
-    return {"history": [*history, {"works": [work]}]}
+    return {"history": [*history, {"works": [work(**fields)]}]}
 
 
 def validation_error(payload: Any, cls: type[Any] = AssetsPage) -> ResponseValidationError:
@@ -75,13 +81,14 @@ def test_wire_name_is_the_camel_case_of_the_attribute(attribute: str, wire: str)
 
 
 def test_fields_are_read_from_their_camel_case_names() -> None:
-    work = decode_json(b'{"workId": 1, "lipSyncStatus": 2, "allowPublish": true}', Work)
+    decoded = decode_json(dumps(work(workId=7, lipSyncStatus=2, allowPublish=True)), Work)
 
-    assert (work.work_id, work.lip_sync_status, work.allow_publish) == (1, 2, True)
+    assert (decoded.work_id, decoded.lip_sync_status, decoded.allow_publish) == (7, 2, True)
 
 
 def test_snake_case_keys_on_the_wire_are_not_read() -> None:
-    assert decode_json(b'{"work_id": 1}', Work) == Work()
+    assert decode_json(b'{"resource_key": "k"}', Resource) == Resource()
+    assert validation_error({"work_id": 1, "task_id": 2}, Work).path == "$.workId"
 
 
 # --- Missing, unknown and null --------------------------------------------------------------
@@ -112,17 +119,19 @@ def test_null_for_a_free_form_object_becomes_an_empty_dict() -> None:
 
 
 def test_null_for_a_scalar_or_a_nested_object_becomes_none() -> None:
-    work = decode_json(b'{"workId": null, "type": null, "favored": null, "resource": null}', Work)
+    payload = work(type=None, favored=None, resource=None, taskInfo=None)
 
-    assert work == Work()
+    assert decode_json(dumps(payload), Work) == Work(work_id=1, task_id=2)
 
 
 def test_null_for_an_optional_free_form_object_stays_none() -> None:
-    assert decode_json(b'{"resource": null}', Voice).resource is None
+    assert decode_json(b'{"id": 1, "resource": null}', Voice).resource is None
 
 
 def test_any_typed_fields_take_any_json() -> None:
-    element = decode_json(b'{"tagList": [1, "two", null, {"three": [3.5]}, [false]]}', Element)
+    element = decode_json(
+        b'{"id": "u_1", "tagList": [1, "two", null, {"three": [3.5]}, [false]]}', Element
+    )
 
     assert element.tag_list == (1, "two", None, {"three": [3.5]}, [False])
 
@@ -224,14 +233,14 @@ def test_a_str_field_rejects_anything_but_a_string(value: Any) -> None:
 
 @pytest.mark.parametrize("value", [0, 1, "true", 1.0, [True]])
 def test_a_bool_field_rejects_anything_but_a_boolean(value: Any) -> None:
-    error = validation_error({"favored": value}, Work)
+    error = validation_error(work(favored=value), Work)
 
     assert error.path == "$.favored"
     assert "expected a boolean" in str(error)
 
 
 def test_a_nested_object_must_be_an_object() -> None:
-    error = validation_error({"resource": "https://x.example/a.mp4"}, Work)
+    error = validation_error(work(resource="https://x.example/a.mp4"), Work)
 
     assert error.path == "$.resource"
     assert "expected an object, got a string" in str(error)
@@ -251,7 +260,7 @@ def test_a_free_form_object_must_be_an_object() -> None:
 
 
 def test_a_list_of_anything_must_still_be_an_array() -> None:
-    error = validation_error({"tagList": {"a": 1}}, Element)
+    error = validation_error({"id": "u_1", "tagList": {"a": 1}}, Element)
 
     assert error.path == "$.tagList"
 
@@ -285,9 +294,11 @@ def test_null_is_not_an_item_of_a_list_of_objects() -> None:
             "$.history[0].works[0].downloadInfo.fileTypes[0].watermark",
         ),
         (
-            {"history": [{"task": {"taskInfo": {"inputs": [{"fromWorkId": "9"}]}}}]},
+            {"history": [{"task": {"id": 1, "taskInfo": {"inputs": [{"fromWorkId": "9"}]}}}]},
             "$.history[0].task.taskInfo.inputs[0].fromWorkId",
         ),
+        ({"history": [{"works": [work(), {"taskId": 3}]}]}, "$.history[0].works[1].workId"),
+        ({"history": [{}, {"task": {"id": None}}]}, "$.history[1].task.id"),
         ({"history": [{"etaTimeOverSla": 0}]}, "$.history[0].etaTimeOverSla"),
     ],
 )
@@ -312,8 +323,16 @@ def test_the_first_offending_field_is_reported() -> None:
         (UploadsPage, {"uploadAssetsList": [{"id": 700}]}, "$.uploadAssetsList[0].id"),
         (DeleteResult, {"ids": ["1", 2]}, "$.ids[1]"),
         (DeleteResult, {"deleted": "1"}, "$.deleted"),
-        (Element, {"resources": [{"voice": {"resource": []}}]}, "$.resources[0].voice.resource"),
-        (Element, {"cover": {"cover": "yes"}}, "$.cover.cover"),
+        (
+            Element,
+            {"id": "u_1", "resources": [{"voice": {"id": 1, "resource": []}}]},
+            "$.resources[0].voice.resource",
+        ),
+        (Element, {"id": "u_1", "cover": {"cover": "yes"}}, "$.cover.cover"),
+        (Element, {"id": "u_1", "voice": {"name": "v"}}, "$.voice.id"),
+        (Element, {"name": "no id"}, "$.id"),
+        (UploadsPage, {"uploadAssetsList": [{"id": "1"}, {}]}, "$.uploadAssetsList[1].id"),
+        (_models.DownloadResult, {"status": "success"}, "$.cdnUrl"),
     ],
 )
 def test_error_paths_of_the_other_endpoints(cls: type[Any], payload: Any, path: str) -> None:
@@ -369,9 +388,9 @@ def test_the_error_does_not_chain_the_internal_failure() -> None:
 
 
 def test_structure_applies_the_same_rules_to_parsed_json() -> None:
-    assert structure({"workId": 4.0}, Work) == Work(work_id=4)
+    assert structure(work(workId=4.0), Work) == Work(work_id=4, task_id=2)
     with pytest.raises(ResponseValidationError) as caught:
-        structure({"history": [{"works": [{"starred": "no"}]}]}, AssetsPage)
+        structure({"history": [{"works": [work(starred="no")]}]}, AssetsPage)
 
     assert caught.value.path == "$.history[0].works[0].starred"
 
@@ -387,7 +406,7 @@ def test_structure_reports_a_non_object_at_the_root() -> None:
 
 
 def test_unstructure_writes_camel_case_names_and_lists() -> None:
-    wire = unstructure(HistoryEntry(works=(Work(work_id=1),), eta_time_over_sla=True))
+    wire = unstructure(HistoryEntry(works=(Work(work_id=1, task_id=2),), eta_time_over_sla=True))
 
     assert wire["etaTimeOverSla"] is True
     assert wire["works"][0]["workId"] == 1
@@ -402,6 +421,7 @@ def test_unstructure_of_a_decoded_complete_payload_gives_the_payload_back() -> N
                 "works": [
                     {
                         "workId": 1,
+                        "taskId": 2,
                         "resource": {
                             "resource": "u",
                             "height": 2,
@@ -541,9 +561,9 @@ def test_a_model_with_other_attribute_kinds_reports_paths(payload: Any, path: st
 @pytest.mark.parametrize(
     ("data", "cls", "expected"),
     [
-        ([{"workId": 1}], tuple[Work, ...], (Work(work_id=1),)),
+        ([work()], tuple[Work, ...], (Work(work_id=1, task_id=2),)),
         (None, Work | None, None),
-        ({"workId": 1}, Work | None, Work(work_id=1)),
+        (work(), Work | None, Work(work_id=1, task_id=2)),
         ({"a": [1]}, dict[str, Any], {"a": [1]}),
         ([1, "a"], tuple[Any, ...], (1, "a")),
         (7.0, int, 7),

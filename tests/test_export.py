@@ -272,7 +272,7 @@ async def test_files_match_the_cdn_and_a_repeat_export_changes_nothing(
 
 def offering(*kinds: str, content_type: str | None = "video") -> Work:
     info = DownloadInfo(tuple(DownloadFileType(kind, True) for kind in kinds)) if kinds else None
-    return Work(work_id=1, content_type=content_type, download_info=info)
+    return Work(work_id=1, task_id=1, content_type=content_type, download_info=info)
 
 
 @pytest.mark.parametrize(
@@ -332,7 +332,7 @@ def test_manifest_entry_round_trips() -> None:
 
 
 def api_work(work_id: int | None) -> dict[str, Any]:
-    work: dict[str, Any] = {"contentType": "video", "createTime": 1_746_000_000_000}
+    work: dict[str, Any] = {"taskId": 77, "contentType": "video", "createTime": 1_746_000_000_000}
     if work_id is not None:
         work["workId"] = work_id
     return work
@@ -347,16 +347,18 @@ CDN_URLS = {
 
 
 def odd_api(request: httpx2.Request) -> httpx2.Response:
-    """Two pages (the second repeats work 1), then answers that only some works survive."""
+    """Two pages (the second repeats work 1), a third with a work without its ID, then answers
+    that only some works survive."""
     if request.url.path.endswith("/assets"):
         pages = {
             "1": [api_work(1)],
-            "2": [api_work(1), api_work(None), api_work(2), api_work(3), api_work(4), api_work(5)],
+            "2": [api_work(1), api_work(2), api_work(3), api_work(4), api_work(5)],
+            "3": [api_work(None)],
         }
         works = pages.get(request.url.params["pageNum"])
         return httpx2.Response(200, json={"history": [{"works": works}] if works else []})
     url = CDN_URLS.get(request.url.params["workIds"])
-    return httpx2.Response(200, json={"cdnUrl": url} if url else {"status": "processing"})
+    return httpx2.Response(200, json={"cdnUrl": url or "", "status": "processing"})
 
 
 def odd_cdn(request: httpx2.Request) -> httpx2.Response:
@@ -375,12 +377,14 @@ async def test_odd_answers_fail_only_their_own_work(tmp_path: Path) -> None:
         client = KlingClient(token="user:1-abc", http_client=http, retry=NO_WAIT)
         report = await export_works(client, tmp_path, page_size=1)
 
-    assert report.listed == 6
+    assert report.listed == 5
     assert report.downloaded == 1
+    [listing] = report.listing_failures
+    assert listing.page_num == 3
+    assert "at $.history[0].works[0].workId, missing" in listing.reason
     reasons = {failure.work_id: failure.reason for failure in report.failed}
     assert reasons == {
-        None: "the listing gave this work no workId",
-        2: "GET /assets/download gave no cdnUrl (status 'processing')",
+        2: "GET /assets/download gave an empty cdnUrl (status 'processing')",
         3: reasons[3],
         4: reasons[4],
         5: "ReadTimeout on GET http://cdn.test/5.mp4",
@@ -410,7 +414,12 @@ async def test_a_work_with_an_out_of_range_timestamp_is_exported_with_a_manifest
     account = fake.data.accounts[0]
     task = account.tasks[0]
     work_id = task.work_ids[0]
-    listed = {"workId": work_id, "contentType": task.content_type, "createTime": 10**17}
+    listed = {
+        "workId": work_id,
+        "taskId": task.task_id,
+        "contentType": task.content_type,
+        "createTime": 10**17,
+    }
     fake.add_faults(Fault.body({"history": [{"works": [listed]}]}), path="/assets", method="GET")
 
     async with client_for(fake, email=account.email) as client:

@@ -126,7 +126,7 @@ async def test_a_callers_http_client_settings_never_reach_sdk_requests(
 
 @pytest.mark.parametrize("millis", [10**17, -(10**15), 253402300800000])
 def test_an_out_of_range_timestamp_reads_as_none_not_an_overflow(millis: int) -> None:
-    work = Work(work_id=1, create_time=millis)
+    work = Work(work_id=1, task_id=2, create_time=millis)
     assert work.create_time == millis
     assert work.created_at is None
 

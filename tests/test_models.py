@@ -13,6 +13,7 @@ import pytest
 
 from kling_async import _models
 from kling_async._converter import decode_json, unstructure
+from kling_async._exceptions import ResponseValidationError
 from kling_async._models import (
     AssetsPage,
     DeleteResult,
@@ -40,6 +41,22 @@ from kling_async._models import (
 )
 
 ALL_MODELS = [getattr(_models, name) for name in _models.__all__]
+
+IDENTITY: dict[type[Any], dict[str, Any]] = {
+    Work: {"work_id": 9001, "task_id": 5001},
+    Task: {"id": 5001},
+    UploadedAsset: {"id": "700000000000000001"},
+    Element: {"id": "u_900000000000001"},
+    Voice: {"id": 42},
+    DownloadResult: {"cdn_url": "https://media.example.org/dl/bundle.zip"},
+}
+"""The attributes that name an object, with a value each: the models' only required ones."""
+
+
+def minimal(cls: type[Any], **attributes: Any) -> Any:
+    """A ``cls`` with only what names it, plus ``attributes``."""
+    return cls(**IDENTITY.get(cls, {}), **attributes)
+
 
 # --- Payloads: our own values, in the shape the API documents ------------------------------
 
@@ -268,6 +285,10 @@ def element_payload() -> dict[str, Any]:
     }
 
 
+def download_payload() -> dict[str, Any]:
+    return {"cdnUrl": "https://media.example.org/dl/bundle.zip", "status": "success"}
+
+
 def decode(payload: dict[str, Any], cls: type[Any]) -> Any:
     return decode_json(orjson.dumps(payload), cls)
 
@@ -427,9 +448,7 @@ def test_uploads_page_decodes_into_uploaded_assets() -> None:
 
 
 def test_download_result_decodes() -> None:
-    result = decode(
-        {"cdnUrl": "https://media.example.org/dl/bundle.zip", "status": "success"}, DownloadResult
-    )
+    result = decode(download_payload(), DownloadResult)
 
     assert result == DownloadResult(
         cdn_url="https://media.example.org/dl/bundle.zip", status="success"
@@ -495,12 +514,74 @@ def test_attribute_names_follow_the_wire_names() -> None:
     assert "slot_key" in {field.name for field in attrs.fields(ElementResource)}
 
 
+def test_what_names_an_object_is_required_and_nothing_else_is() -> None:
+    required = {
+        (cls, field.name)
+        for cls in ALL_MODELS
+        for field in attrs.fields(cls)
+        if field.default is attrs.NOTHING
+    }
+
+    assert required == {(cls, name) for cls, names in IDENTITY.items() for name in names}
+
+
+@pytest.mark.parametrize("cls", list(IDENTITY), ids=lambda cls: cls.__name__)
+def test_identity_attributes_are_not_optional(cls: type[Any]) -> None:
+    attrs.resolve_types(cls)
+    for name in IDENTITY[cls]:
+        assert getattr(attrs.fields(cls), name).type in (int, str), name
+    with pytest.raises(TypeError):
+        cls()
+
+
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
-def test_every_attribute_defaults_to_none_or_an_empty_collection(cls: type[Any]) -> None:
-    instance = cls()
+def test_every_other_attribute_defaults_to_none_or_an_empty_collection(cls: type[Any]) -> None:
+    instance = minimal(cls)
 
     for field in attrs.fields(cls):
-        assert getattr(instance, field.name) in (None, (), {}), field.name
+        if field.name not in IDENTITY.get(cls, {}):
+            assert getattr(instance, field.name) in (None, (), {}), field.name
+
+
+def _path(steps: tuple[str | int, ...], key: str) -> str:
+    return "$" + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps) + f".{key}"
+
+
+IDENTITY_ON_THE_WIRE = [
+    (AssetsPage, assets_page_payload, ("history", 1, "works", 1), "workId"),
+    (AssetsPage, assets_page_payload, ("history", 0, "works", 0), "taskId"),
+    (AssetsPage, assets_page_payload, ("history", 1, "task"), "id"),
+    (UploadsPage, uploads_page_payload, ("uploadAssetsList", 0), "id"),
+    (Element, element_payload, (), "id"),
+    (Element, element_payload, ("resources", 1, "voice"), "id"),
+    (Element, element_payload, ("voice",), "id"),
+    (DownloadResult, download_payload, (), "cdnUrl"),
+]
+
+
+@pytest.mark.parametrize("null", [False, True], ids=["missing", "null"])
+@pytest.mark.parametrize(
+    ("cls", "make", "steps", "key"),
+    IDENTITY_ON_THE_WIRE,
+    ids=[_path(steps, key) for _, _, steps, key in IDENTITY_ON_THE_WIRE],
+)
+def test_a_response_without_an_identity_field_fails_at_its_wire_path(
+    cls: type[Any], make: Any, steps: tuple[str | int, ...], key: str, null: bool
+) -> None:
+    payload = orjson.loads(orjson.dumps(make()))  # a deep copy: the voices share a dict
+    holder = payload
+    for step in steps:
+        holder = holder[step]
+    if null:
+        holder[key] = None
+    else:
+        del holder[key]
+
+    with pytest.raises(ResponseValidationError) as caught:
+        decode(payload, cls)
+
+    assert caught.value.path == _path(steps, key)
+    assert ("got null" if null else "missing") in str(caught.value)
 
 
 # --- Immutability and hashing -------------------------------------------------------------
@@ -508,7 +589,7 @@ def test_every_attribute_defaults_to_none_or_an_empty_collection(cls: type[Any])
 
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
 def test_every_model_is_frozen(cls: type[Any]) -> None:
-    instance = cls()
+    instance = minimal(cls)
     name = attrs.fields(cls)[0].name
 
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
@@ -517,7 +598,7 @@ def test_every_model_is_frozen(cls: type[Any]) -> None:
 
 @pytest.mark.parametrize("cls", ALL_MODELS, ids=lambda cls: cls.__name__)
 def test_every_model_is_hashable(cls: type[Any]) -> None:
-    assert hash(cls()) == hash(cls())
+    assert hash(minimal(cls)) == hash(minimal(cls))
 
 
 def test_decoded_models_can_be_weakly_referenced() -> None:
@@ -562,35 +643,35 @@ def test_works_is_empty_for_a_page_without_history() -> None:
 
 
 def test_created_at_is_aware_utc_with_millisecond_precision() -> None:
-    work = Work(create_time=1746000000123)
+    work = minimal(Work, create_time=1746000000123)
 
     assert work.created_at == datetime(2025, 4, 30, 8, 0, 0, 123000, tzinfo=UTC)
     assert work.created_at.tzinfo is UTC  # type: ignore[union-attr]
 
 
 def test_work_submitted_at_and_published_at() -> None:
-    work = Work(submit_time=1746000000456, publish_time=1746000001999)
+    work = minimal(Work, submit_time=1746000000456, publish_time=1746000001999)
 
     assert work.submitted_at == datetime(2025, 4, 30, 8, 0, 0, 456000, tzinfo=UTC)
     assert work.published_at == datetime(2025, 4, 30, 8, 0, 1, 999000, tzinfo=UTC)
 
 
 def test_published_at_is_none_for_a_publish_time_of_zero() -> None:
-    assert Work(publish_time=0).published_at is None
+    assert minimal(Work, publish_time=0).published_at is None
 
 
 @pytest.mark.parametrize("cls", [Work, Task, UploadedAsset, Element])
 def test_created_at_is_none_when_the_timestamp_is_missing(cls: type[Any]) -> None:
-    assert cls().created_at is None
+    assert minimal(cls).created_at is None
 
 
 @pytest.mark.parametrize("cls", [Task, UploadedAsset, Element])
 def test_updated_at_reads_update_time(cls: type[Any]) -> None:
-    instance = cls(create_time=1736640000000, update_time=1736640000999)
+    instance = minimal(cls, create_time=1736640000000, update_time=1736640000999)
 
     assert instance.created_at == datetime(2025, 1, 12, 0, 0, 0, tzinfo=UTC)
     assert instance.updated_at == datetime(2025, 1, 12, 0, 0, 0, 999000, tzinfo=UTC)
-    assert cls().updated_at is None
+    assert minimal(cls).updated_at is None
 
 
 def test_work_prompt_is_the_prompt_argument_of_its_task() -> None:
@@ -604,8 +685,9 @@ def test_work_prompt_is_the_prompt_argument_of_its_task() -> None:
 
 
 def test_work_prompt_is_none_without_task_info_or_prompt_argument() -> None:
-    assert Work().prompt is None
-    assert Work(task_info=TaskInfo(arguments=(TaskArgument("duration", "5"),))).prompt is None
+    assert minimal(Work).prompt is None
+    info = TaskInfo(arguments=(TaskArgument("duration", "5"),))
+    assert minimal(Work, task_info=info).prompt is None
 
 
 def test_arguments_by_name_maps_names_to_values() -> None:

@@ -8,6 +8,7 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 import hypothesis.strategies as st
+import orjson
 import pytest
 from hypothesis import given, settings
 
@@ -86,6 +87,27 @@ def test_every_model_survives_to_json_and_back_in_either_form(model: Any, form: 
     assert from_json(type(model), to_json(model, form=form), form=form) == model
 
 
+@settings(max_examples=100, deadline=None)
+@given(model=MODEL_VALUES)
+def test_generated_models_have_what_names_them(model: Any) -> None:
+    for field in attrs.fields(type(model)):
+        if field.default is attrs.NOTHING:
+            assert isinstance(getattr(model, field.name), (int, str))
+
+
+@pytest.mark.parametrize("form", ["wire", "python"])
+def test_a_missing_identity_names_its_wire_path_in_either_form(form: Any) -> None:
+    key = "taskId" if form == "wire" else "task_id"
+    data = {"history": [{"works": [{key: 2}]}]}
+
+    with pytest.raises(ResponseValidationError) as info:
+        from_dict(AssetsPage, data, form=form)
+    assert info.value.path == "$.history[0].works[0].workId"
+    with pytest.raises(ResponseValidationError) as info:
+        from_json(AssetsPage, orjson.dumps(data), form=form)
+    assert info.value.path == "$.history[0].works[0].workId"
+
+
 def test_the_forms_differ_only_in_the_models_own_keys() -> None:
     info = TaskInfo(type="m2v", extra_args={"keepMe": {"innerKey": 1}})
     wire = to_dict(info)
@@ -94,11 +116,12 @@ def test_the_forms_differ_only_in_the_models_own_keys() -> None:
     assert "extraArgs" not in python
     # free-form JSON inside a model stays as the API sent it
     assert python["extra_args"] == wire["extraArgs"] == {"keepMe": {"innerKey": 1}}
-    assert to_dict(Work(work_id=7), form="python")["work_id"] == 7
+    assert to_dict(Work(work_id=7, task_id=8), form="python")["work_id"] == 7
 
 
 def test_a_page_is_json_ready_for_a_web_framework() -> None:
-    page = from_dict(AssetsPage, {"history": [{"works": [{"workId": 1}, {"workId": 2}]}]})
+    works = [{"workId": 1, "taskId": 9}, {"workId": 2, "taskId": 9}]
+    page = from_dict(AssetsPage, {"history": [{"works": works}]})
     assert to_dict(page, form="python")["history"][0]["works"][1]["work_id"] == 2
     assert b'"workId":2' in to_json(page)
 
@@ -117,7 +140,7 @@ def test_a_value_that_does_not_fit_names_its_place() -> None:
     "call",
     [
         lambda: to_dict({"workId": 1}),
-        lambda: to_dict(Work(work_id=1), form="camel"),  # type: ignore[arg-type]
+        lambda: to_dict(Work(work_id=1, task_id=2), form="camel"),  # type: ignore[arg-type]
         lambda: from_dict(dict, {}),
         lambda: from_dict(Work, [("workId", 1)]),  # type: ignore[arg-type]
         lambda: from_json(Work, b"{}", form="snake"),  # type: ignore[arg-type]

@@ -155,7 +155,7 @@ ENDPOINTS = [
         lambda client, fake: client.elements.get(fake.data.accounts[0].elements[0].id),
         Element,
         listing=False,
-        wrong_body={"id": "u_1", "resources": [{"voice": {"official": "yes"}}]},
+        wrong_body={"id": "u_1", "resources": [{"voice": {"id": 7, "official": "yes"}}]},
         wrong_path="$.resources[0].voice.official",
     ),
 ]
