@@ -17,8 +17,9 @@ must be to fit, as Python source (``{v}.__class__ is int``), how it becomes the 
 value, and a slow converter for the few values that fit otherwise. Three things are made
 from that table:
 
-* the fast path: one function per model, generated on first use, reads every field with
-  ``dict.get`` and evaluates the rule's source inline; it builds the instance with
+* the fast path: one function per model, generated on first use, reads every field in one
+  `operator.itemgetter` call (one by one with ``dict.get`` when a field is missing) and
+  evaluates the rule's source inline; it builds the instance with
   ``object.__new__`` and stores each attribute through its slot's descriptor, which is what
   the frozen ``__init__`` does, minus one call and the attribute-name lookups per field
   (classes whose ``__init__`` does more, e.g. runs validators, are built by calling it);
