@@ -7,6 +7,7 @@ real subprocess where the process boundary matters (exit codes, Ctrl-C).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import os
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import anyio
 import anyio.from_thread
@@ -25,8 +26,9 @@ import orjson
 import pytest
 from rich.console import Console
 
-from kling_async import _export_view, cli
+from kling_async import ContentType, FileType, HTTPBackend, SortOrder, cli
 from kling_async._redact import redact_text
+from kling_async.cli import _view, build_parser
 from kling_async.testing import FakeKlingServer, Fault, TaskRecord, expected_file_bytes
 
 BY_CONTENT_TYPE = {"video": "MP4", "image": "PNG", "audio": "MP3"}
@@ -301,7 +303,7 @@ def test_export_shows_progress_bars_on_a_terminal(
 ) -> None:
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=120)
-    monkeypatch.setattr(_export_view, "stderr_console", lambda: terminal)
+    monkeypatch.setattr(_view, "stderr_console", lambda: terminal)
 
     run = kling(*export_args(fake, tmp_path))
 
@@ -317,7 +319,7 @@ def test_export_without_rich_says_which_extra_to_install(
     fake: FakeKlingServer, kling: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "rich.console", None)
-    monkeypatch.delitem(sys.modules, "kling_async._export_view")
+    monkeypatch.delitem(sys.modules, "kling_async.cli._view")
 
     run = kling("export", str(tmp_path))
 
@@ -553,6 +555,114 @@ def test_a_misplaced_token_is_never_echoed(
     assert "error" in err
     assert "not-shaped-like-a-token" not in out + err
     assert "AbcdefAbcdef" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "abbreviation"),
+    [
+        (["assets", "list", "--emai", "{email}"], "--emai"),
+        (["assets", "list", "--page-s", "2"], "--page-s"),
+        (["--max-retr=0", "assets", "list"], "--max-retr=0"),
+        (["uploads", "list", "--file-n", "x"], "--file-n"),
+        (["uploads", "delete", "--email", "{email}", "1", "--max-retr=0"], "--max-retr=0"),
+        (["export", "{out}", "--content", "video"], "--content"),
+        (["fake-server", "--acc", "0"], "--acc"),  # 0: never serves, whatever the parse
+    ],
+)
+def test_an_abbreviated_option_is_a_usage_error(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path, args: list[str], abbreviation: str
+) -> None:
+    values = [arg.format(email=fake.emails[0], out=tmp_path / "out") for arg in args]
+
+    run = kling(*values)
+
+    assert run.status == 2
+    assert f"unrecognized arguments: {abbreviation}" in run.err
+    assert fake.requests == []
+    assert not (tmp_path / "out").exists()
+
+
+def subcommand_parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every parser of the command line, with the words that lead to it."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                yield from subcommand_parsers(subparser, (*path, name))
+
+
+def test_no_parser_takes_abbreviations() -> None:
+    parsers = dict(subcommand_parsers(build_parser()))
+
+    assert ("uploads", "delete") in parsers
+    assert {path for path, parser in parsers.items() if parser.allow_abbrev} == set()
+
+
+LISTINGS_AND_EXPORT = [["assets", "list"], ["uploads", "list"], ["export", "out"]]
+
+
+@pytest.mark.parametrize("command", LISTINGS_AND_EXPORT)
+@pytest.mark.parametrize("content_type", list(ContentType))
+def test_every_content_type_is_a_choice_in_any_case(
+    command: list[str], content_type: ContentType
+) -> None:
+    args = build_parser().parse_args([*command, "--content-type", content_type.value.upper()])
+
+    assert args.content_type == content_type.value
+
+
+@pytest.mark.parametrize("file_type", list(FileType))
+def test_every_file_type_is_a_choice_of_export_in_any_case(file_type: FileType) -> None:
+    args = build_parser().parse_args(["export", "out", "--file-type", file_type.value.lower()])
+
+    assert args.file_type == file_type.value
+
+
+@pytest.mark.parametrize("command", [["assets", "list"], ["uploads", "list"]])
+@pytest.mark.parametrize("sort", get_args(SortOrder))
+def test_every_sort_order_is_a_choice_of_the_listings_in_any_case(
+    command: list[str], sort: str
+) -> None:
+    args = build_parser().parse_args([*command, "--sort", sort.upper()])
+
+    assert args.sort == sort
+
+
+@pytest.mark.parametrize("http", get_args(HTTPBackend))
+def test_every_http_transport_is_a_choice_before_or_after_the_command(http: str) -> None:
+    before = build_parser().parse_args(["--http", http, "assets", "list"])
+    after = build_parser().parse_args(["assets", "list", "--http", http])
+
+    assert (before.http, after.http) == (http, http)
+
+
+def test_a_listing_without_sort_leaves_the_order_to_the_service() -> None:
+    assert build_parser().parse_args(["assets", "list"]).sort is None
+
+
+def test_assets_list_sorts_oldest_first(fake: FakeKlingServer, kling: Any) -> None:
+    account = fake.data.accounts[0]
+
+    run = kling("assets", "list", "--email", account.email, "--page-size", "2", "--sort", "asc")
+
+    assert run.status == 0, run.err
+    assert [entry["task"]["id"] for entry in run.json()["history"]] == [
+        task.task_id for task in account.tasks[::-1][:2]
+    ]
+    assert fake.requests[-1].query["sort"] == "asc"
+
+
+def test_uploads_list_sorts_oldest_first(fake: FakeKlingServer, kling: Any) -> None:
+    account = fake.data.accounts[1]
+
+    run = kling("uploads", "list", "--email", account.email, "--page-size", "2", "--sort", "asc")
+
+    assert run.status == 0, run.err
+    assert [item["id"] for item in run.json()["uploadAssetsList"]] == [
+        upload.id for upload in account.uploads[::-1][:2]
+    ]
 
 
 # -- demo -----------------------------------------------------------------------------------------

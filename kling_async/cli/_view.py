@@ -1,8 +1,8 @@
 """How ``kling-async export`` and ``demo`` show an export: rich progress bars, then a summary.
 
-Only the command line imports this module (rich is the ``cli`` extra). Everything goes to
-stderr: two bars (listing, downloading) on a terminal; without one, or with ``--quiet``, no
-bars. The summary follows (unless quiet), then every failure (always).
+Only the commands that show an export import this module (rich is the ``cli`` extra).
+Everything goes to stderr: two bars (listing, downloading) on a terminal; without one, or with
+``--quiet``, no bars. The summary follows (unless quiet), then every failure (always).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ._export import ExportProgress, ExportReport, Outcome
-from ._redact import redact_text
+from .._export import ExportProgress, ExportReport, Outcome
+from .._redact import redact_text
 
 __all__ = ["ExportView", "stderr_console"]
 

@@ -1,0 +1,25 @@
+"""The ``kling-async`` command line (the ``cli`` extra): export every work, and a few API calls.
+
+::
+
+    kling-async demo               # a fake API on loopback, exported to ./kling-demo-export
+    kling-async export OUT_DIR --email me@example.com
+    kling-async assets list --email me@example.com --page-size 5 --sort asc
+    kling-async uploads delete --email me@example.com 869218167527833688
+
+The API token comes from ``USEAPI_TOKEN`` (or ``--token``) and is never printed. Exit status:
+0 on success, 1 when the service or the disk failed (or any work could not be exported),
+2 for bad arguments, 130 when interrupted.
+
+Modules: ``_parser`` (the options; no abbreviations, choices from the SDK's enumerations),
+``_commands`` (one function per command), ``_run`` (event loop, Ctrl-C, exit statuses),
+``_main`` (argv to exit status) and ``_view`` (progress bars and summary of an export, with rich,
+imported only by the commands that show one). The export job itself is `kling_async._export`.
+"""
+
+from __future__ import annotations
+
+from ._main import main
+from ._parser import build_parser
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,299 @@
+"""The ``kling-async`` argument parser: every command, its options and their checks.
+
+No parser takes abbreviations (``--emai`` is an error, never ``--email``), and the choices of
+``--content-type``, ``--file-type``, ``--sort`` and ``--http`` are the SDK's own enumerations,
+so the command line offers exactly what the client accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, get_args
+
+from .._client import DEFAULT_BASE_URL
+from .._http import HTTPBackend
+from .._params import MAX_INT
+from .._types import ContentType, FileType, SortOrder
+from .._version import __version__
+from . import _commands
+from ._run import PROG
+
+__all__ = ["DEMO_DIR", "build_parser"]
+
+DEMO_DIR = "kling-demo-export"
+EVENT_LOOPS = ("asyncio", "trio")
+CONTENT_TYPES = tuple(member.value for member in ContentType)
+FILE_TYPES = tuple(member.value for member in FileType)
+SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
+HTTP_BACKENDS: tuple[str, ...] = get_args(HTTPBackend)
+
+Subcommands = argparse._SubParsersAction  # argparse names the type only privately
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def _number(kind: Callable[[str], float], minimum: float, *, strict: bool = False) -> Any:
+    """An argparse ``type=``: a number of ``kind`` of at least (or, strict, more than) minimum.
+
+    Only ASCII digits count (Python's own ``int()`` takes any script's digits), the number is
+    finite, and an int is at most `MAX_INT`.
+    """
+
+    def parse(text: str) -> float:
+        shown = text if len(text) <= 20 else f"{text[:20]}..."
+        pattern = _INT_TEXT if kind is int else _FLOAT_TEXT
+        if not pattern.fullmatch(text.strip()):
+            raise argparse.ArgumentTypeError(f"{shown!r} is not a number")
+        if kind is int and len(text.strip().lstrip("+-").lstrip("0")) > len(str(MAX_INT)):
+            raise argparse.ArgumentTypeError(f"{shown!r} is too large (at most {MAX_INT})")
+        value = kind(text)
+        if not math.isfinite(value) or (kind is int and value > MAX_INT):
+            raise argparse.ArgumentTypeError(f"{shown!r} is not a finite number up to {MAX_INT}")
+        if value < minimum or (strict and value == minimum):
+            bound = "more than" if strict else "at least"
+            raise argparse.ArgumentTypeError(f"{shown!r} must be {bound} {minimum}")
+        return value
+
+    return parse
+
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_positive = _number(int, 1)
+
+
+def _port(text: str) -> int:
+    port = int(_number(int, 0)(text))
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return port
+
+
+# -- option groups --------------------------------------------------------------------------------
+
+
+def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """The options every command that calls the API takes, before or after its name.
+
+    Only the top-level parser holds their defaults: a command's parser leaves out what was not
+    given to it, so ``--token`` works on either side of the command name.
+    """
+    options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    options.add_argument(
+        "--token",
+        default=default(None),
+        help="useapi.net API token (default: the USEAPI_TOKEN environment variable, "
+        "which is safer: a command line is visible to other users)",
+    )
+    options.add_argument(
+        "--base-url",
+        default=default(None),
+        metavar="URL",
+        help=f"API root (default: USEAPI_BASE_URL, else {DEFAULT_BASE_URL})",
+    )
+    options.add_argument(
+        "--timeout",
+        type=_number(float, 0, strict=True),
+        default=default(60.0),
+        metavar="SECONDS",
+        help="timeout of each request (default 60)",
+    )
+    options.add_argument(
+        "--max-retries",
+        type=_number(int, 0),
+        default=default(2),
+        metavar="N",
+        help="retries of a failed request or download (default 2)",
+    )
+    options.add_argument(
+        "--backend",
+        choices=EVENT_LOOPS,
+        default=default(EVENT_LOOPS[0]),
+        help=f"event loop ({EVENT_LOOPS[0]})",
+    )
+    options.add_argument(
+        "--http",
+        choices=HTTP_BACKENDS,
+        default=default(HTTP_BACKENDS[0]),
+        help=f"HTTP transport (default {HTTP_BACKENDS[0]}); aiohttp runs on asyncio only, with "
+        "less CPU per request: pip install 'kling-async[aiohttp]'",
+    )
+    return options
+
+
+def _add_email(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    parser.add_argument(
+        "--email",
+        required=required,
+        help="the Kling account (needed when the subscription has several)",
+    )
+
+
+def _add_content_type(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--content-type", type=str.lower, choices=CONTENT_TYPES, help=what)
+
+
+def _add_listing(parser: argparse.ArgumentParser, page_size: int) -> None:
+    _add_email(parser)
+    parser.add_argument("--page", type=_positive, default=1, metavar="N", help="(default 1)")
+    parser.add_argument(
+        "--page-size", type=_positive, default=page_size, metavar="N", help=f"(default {page_size})"
+    )
+    _add_content_type(parser, "only items of this kind")
+    parser.add_argument(
+        "--sort",
+        type=str.lower,
+        choices=SORT_ORDERS,
+        help="by creation time: asc (oldest first) or desc (the service's default)",
+    )
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="downloads at once (default 8)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress and no summary, only failures"
+    )
+
+
+# -- the parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``kling-async`` argument parser; each command's ``handler`` is in the namespace."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Export your Kling works through useapi.net, and call its Kling API.",
+        epilog=f"Start with `{PROG} demo`: it needs no token and no network.",
+        parents=[_global_options(defaults=True)],
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    global_options = _global_options(defaults=False)
+
+    def add(
+        commands: Subcommands[argparse.ArgumentParser], name: str, *, api: bool, **kwargs: Any
+    ) -> argparse.ArgumentParser:
+        """A command; one that calls the API (``api``) takes the global options after its name."""
+        parents = [global_options] if api else []
+        return commands.add_parser(name, parents=parents, allow_abbrev=False, **kwargs)
+
+    def actions(command: argparse.ArgumentParser) -> Subcommands[argparse.ArgumentParser]:
+        return command.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    export = add(
+        commands,
+        "export",
+        api=True,
+        help="download every work of the accounts, with a manifest",
+        description="Download every work (watermark-free) into OUT_DIR/<account>/<workId>.<ext> "
+        "and list them in OUT_DIR/manifest.jsonl. Run it again to resume: files already there "
+        "are skipped.",
+    )
+    export.add_argument(
+        "out_dir", metavar="OUT_DIR", type=Path, help="where to export (created if missing)"
+    )
+    export.add_argument(
+        "--email",
+        action="append",
+        help="an account to export; repeat for several (default: the only account)",
+    )
+    _add_content_type(export, "only works of this kind")
+    export.add_argument(
+        "--file-type",
+        type=str.upper,
+        choices=FILE_TYPES,
+        help="download this type for every work (default: by content type)",
+    )
+    _add_run_options(export)
+    export.set_defaults(handler=_commands.export)
+
+    demo = add(
+        commands,
+        "demo",
+        api=False,
+        help="export from a fake API on loopback: no token, no network",
+        description="Start a fake Kling API with 3 accounts in this process and export its works "
+        "exactly as `export` would.",
+    )
+    demo.add_argument(
+        "out_dir",
+        metavar="OUT_DIR",
+        type=Path,
+        nargs="?",
+        default=Path(DEMO_DIR),
+        help=f"where to export (default ./{DEMO_DIR})",
+    )
+    _add_run_options(demo)
+    demo.set_defaults(handler=_commands.demo)
+
+    assets = actions(add(commands, "assets", api=True, help="generated works"))
+    assets_list = add(assets, "list", api=True, help="print one page of works as JSON")
+    _add_listing(assets_list, 40)
+    assets_list.set_defaults(handler=_commands.assets_list)
+
+    uploads = actions(add(commands, "uploads", api=True, help="uploaded files"))
+    uploads_list = add(uploads, "list", api=True, help="print one page of uploads as JSON")
+    _add_listing(uploads_list, 20)
+    uploads_list.add_argument("--file-name", help="only names containing this keyword")
+    uploads_list.set_defaults(handler=_commands.uploads_list)
+    delete = add(
+        uploads,
+        "delete",
+        api=True,
+        help="delete uploaded files (no undo)",
+        description="Delete uploaded files, "
+        "10 per call; prints which IDs were deleted, failed or not confirmed.",
+    )
+    _add_email(delete, required=True)
+    delete.add_argument("ids", metavar="ID", nargs="+", help="numeric upload IDs")
+    delete.set_defaults(handler=_commands.uploads_delete)
+
+    elements = actions(add(commands, "elements", api=True, help="elements"))
+    element_get = add(elements, "get", api=True, help="print one element as JSON")
+    element_get.add_argument("element_id", metavar="ID")
+    _add_email(element_get)
+    element_get.set_defaults(handler=_commands.elements_get)
+
+    fake = add(
+        commands,
+        "fake-server",
+        api=False,
+        help="serve a fake Kling API until Ctrl-C",
+        description="Serve a fake useapi.net Kling API (seeded data, real HTTP). Prints one JSON "
+        "line with its base_url, token and emails, then serves until Ctrl-C.",
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    fake.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
+    fake.add_argument(
+        "--accounts", type=_positive, default=3, metavar="N", help="accounts (default 3)"
+    )
+    fake.add_argument(
+        "--works", type=_positive, default=120, metavar="N", help="works per account (default 120)"
+    )
+    fake.add_argument(
+        "--latency",
+        type=_number(float, 0),
+        default=0.0,
+        metavar="MS",
+        help="delay of each API call (0)",
+    )
+    fake.add_argument("--seed", type=_number(int, 0), default=0, help="dataset seed (default 0)")
+    fake.set_defaults(handler=_commands.fake_server)
+    return parser

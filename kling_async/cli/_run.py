@@ -1,0 +1,101 @@
+"""How a command runs and how its end is told: the event loop, Ctrl-C, exit statuses.
+
+Exit statuses: 0 success, 1 the service, the network or the disk failed (or a needed extra is
+missing), 2 bad usage or bad input (nothing was sent), 130 interrupted. A failure is one line
+on stderr, with every token hidden.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TypeVar
+
+import anyio
+
+from .._exceptions import AuthenticationError, InvalidInputError, KlingError
+from .._http import httpx
+from .._redact import redact_text
+
+__all__ = ["PROG", "MissingExtra", "UsageError", "exit_status", "report", "run_on_loop"]
+
+PROG = "kling-async"
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """A problem with how the command was called: exit status 2."""
+
+
+class MissingExtra(Exception):
+    """An optional dependency the command needs is not installed: exit status 1."""
+
+
+def run_on_loop(func: Callable[[], Awaitable[T]], backend: str) -> T:
+    """Run ``func`` on the event loop; Ctrl-C cancels it cleanly, then raises KeyboardInterrupt.
+
+    The SIGINT is taken through anyio, so an interrupted command unwinds by cancellation
+    (``.part`` files removed, connections closed) the same way on asyncio and trio, on every
+    Python version, instead of each loop's own way of surfacing a KeyboardInterrupt.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return anyio.run(func, backend=backend)  # signals can only be caught on the main thread
+    interrupted = False
+
+    async def guarded() -> T:
+        nonlocal interrupted
+        outcome: list[T] = []
+
+        async def watch_sigint(scope: anyio.CancelScope) -> None:
+            nonlocal interrupted
+            with anyio.open_signal_receiver(signal.SIGINT) as signals:
+                async for _ in signals:
+                    interrupted = True
+                    scope.cancel()
+                    return
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch_sigint, tg.cancel_scope)
+            outcome.append(await func())
+            tg.cancel_scope.cancel()
+        if interrupted or not outcome:
+            raise KeyboardInterrupt
+        return outcome[0]
+
+    return anyio.run(guarded, backend=backend)
+
+
+def exit_status(error: BaseException, secrets: Sequence[str | None]) -> int:
+    """Report a command's failure in one line and return its exit status.
+
+    Raises ``error`` again when it is none of the failures a command can meet (a bug).
+    """
+    leaves = list(_leaves(error))
+    if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        return report("interrupted", 130, secrets)
+    leaf = leaves[0] if len(leaves) == 1 else error
+    if isinstance(leaf, (UsageError, InvalidInputError)):
+        return report(f"error: {leaf}", 2, secrets)
+    if isinstance(leaf, AuthenticationError):
+        return report(f"error: {leaf}; check USEAPI_TOKEN (or --token)", 1, secrets)
+    if isinstance(leaf, (KlingError, OSError, httpx.HTTPError, MissingExtra)):
+        return report(f"error: {leaf}", 1, secrets)
+    raise error
+
+
+def report(message: str, status: int, secrets: Sequence[str | None]) -> int:
+    """Print ``message`` as one line on stderr, tokens hidden; return ``status``."""
+    print(f"{PROG}: {redact_text(' '.join(message.split()), *secrets)}", file=sys.stderr)
+    return status
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    """The exceptions inside (nested) exception groups, or the error itself."""
+    members = getattr(error, "exceptions", None)
+    if isinstance(members, tuple) and members:
+        for member in members:
+            yield from _leaves(member)
+    else:
+        yield error
