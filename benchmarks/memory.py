@@ -103,8 +103,7 @@ async def _iterate(job: dict[str, Any]) -> dict[str, Any]:
 
         async def iter_pages() -> int:
             seen = 0
-            pages = batch.iter_pages(client, emails, page_size=PAGE_SIZE)
-            async with aclosing(pages):
+            async with batch.iter_pages(client, emails, page_size=PAGE_SIZE) as pages:
                 async for page in pages:
                     seen += len(page.works)
             return seen
