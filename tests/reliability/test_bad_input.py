@@ -511,7 +511,12 @@ ELEVEN_IDS = [str(n) for n in range(1, 12)]
 
 RESOURCE_CASES: list[ParameterSet] = [
     # assets.list: every argument
-    *each("assets.list page_num", BAD_COUNTS, lambda v: lambda c: c.assets.list(v), "page_num"),
+    *each(
+        "assets.list page_num",
+        BAD_COUNTS,
+        lambda v: lambda c: c.assets.list(page_num=v),
+        "page_num",
+    ),
     *each(
         "assets.list page_size",
         BAD_COUNTS,
@@ -539,7 +544,7 @@ RESOURCE_CASES: list[ParameterSet] = [
     *each(
         "assets.iter_works content_type",
         BAD_CONTENT_TYPES[:2],
-        lambda v: lambda c: c.assets.iter_works(v),
+        lambda v: lambda c: c.assets.iter_works(content_type=v),
         "content_type",
     ),
     *each(
@@ -569,7 +574,7 @@ RESOURCE_CASES: list[ParameterSet] = [
     *each(
         "assets.iter_pages content_type",
         BAD_CONTENT_TYPES[:1],
-        lambda v: lambda c: c.assets.iter_pages(v),
+        lambda v: lambda c: c.assets.iter_pages(content_type=v),
         "content_type",
     ),
     *each(
@@ -600,7 +605,7 @@ RESOURCE_CASES: list[ParameterSet] = [
     *each(
         "assets.download file_types",
         BAD_FILE_TYPES,
-        lambda v: lambda c: c.assets.download([1], v),
+        lambda v: lambda c: c.assets.download([1], file_types=v),
         "file_types",
     ),
     *each(
@@ -617,7 +622,10 @@ RESOURCE_CASES: list[ParameterSet] = [
     ),
     # uploads.list, uploads.iter_assets, uploads.iter_pages
     *each(
-        "uploads.list page_num", SOME_BAD_COUNTS, lambda v: lambda c: c.uploads.list(v), "page_num"
+        "uploads.list page_num",
+        SOME_BAD_COUNTS,
+        lambda v: lambda c: c.uploads.list(page_num=v),
+        "page_num",
     ),
     *each(
         "uploads.list page_size",
@@ -656,7 +664,7 @@ RESOURCE_CASES: list[ParameterSet] = [
     *each(
         "uploads.iter_assets content_type",
         BAD_CONTENT_TYPES[:1],
-        lambda v: lambda c: c.uploads.iter_assets(v),
+        lambda v: lambda c: c.uploads.iter_assets(content_type=v),
         "content_type",
     ),
     *each(
@@ -692,7 +700,7 @@ RESOURCE_CASES: list[ParameterSet] = [
     *each(
         "uploads.iter_pages content_type",
         BAD_CONTENT_TYPES[:1],
-        lambda v: lambda c: c.uploads.iter_pages(v),
+        lambda v: lambda c: c.uploads.iter_pages(content_type=v),
         "content_type",
     ),
     *each(
