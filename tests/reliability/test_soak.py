@@ -220,7 +220,7 @@ def assert_every_call_succeeded_once(
     for record in api:
         if record.api_path == path and record.method == method:
             attempts.setdefault(record.query[param], []).append(record)
-    assert set(attempts) == {",".join(chunk.ids) for chunk in chunks}
+    assert set(attempts) == {",".join(map(str, chunk.ids)) for chunk in chunks}
     seen: set[str] = set()
     for query, records in attempts.items():
         ids = query.split(",")
