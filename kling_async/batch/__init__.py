@@ -17,14 +17,10 @@ Listing several accounts::
             async for p in pages:
                 print(p.email, p.page_num, len(p.works))
 
-Design. A page iterator is entered with ``async with``, like httpx's ``client.stream()`` or a
-task group: the block owns the requests. Entering opens a task group in the caller's own
-frame, which keeps requests in flight while the loop body runs: a slot is refilled as soon as
-a request completes or a delivered page makes room. Leaving the block in any way (end,
-``break``, an exception in the body, a cancelled scope) cancels the requests still on the wire
-and waits for them; an exception from the body comes out unchanged. The iterator is a small
-class, not an async generator, so no task group is held open across a ``yield`` (PEP 789);
-iterating it without ``async with`` raises `TypeError`.
+A page iterator is entered with ``async with``, then iterated: the block owns its requests,
+which stay in flight while the loop body runs, and leaving the block in any way cancels those
+still on the wire. Iterating it without ``async with`` raises `TypeError`. docs/batch.md
+explains why (PEP 789) and what it costs.
 
 How much runs at once: each account keeps up to ``per_account`` page requests in flight
 (pages n .. n + per_account - 1, where n is its next page to deliver), and at most
