@@ -17,7 +17,8 @@ KlingError
 │   ├── APIConnectionError                  no usable response: refused, reset, dropped
 │   │   └── APITimeoutError                 a connect, read, write or pool timeout
 │   └── ResponseValidationError             a 2xx body that is not JSON or does not fit the model
-└── BatchError                              one or more chunks of a batch call failed
+├── BatchError                              one or more chunks of a batch call failed
+└── ExportLockedError                       another export is writing the export folder
 ```
 
 An `APIStatusError` with a status outside the list above (a 403, a 409, ...) is raised as
@@ -32,6 +33,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
     from ._http import httpx
 
 __all__ = [
@@ -45,6 +49,7 @@ __all__ = [
     "BatchError",
     "CDNError",
     "ClientClosedError",
+    "ExportLockedError",
     "InvalidInputError",
     "KlingError",
     "NotFoundError",
@@ -72,6 +77,35 @@ class ClientClosedError(KlingError, RuntimeError):
     Raised before anything is sent. A client closes at the end of its ``async with`` block or
     on ``aclose()``; copies made by ``with_options()`` close with the client they came from.
     """
+
+
+class ExportLockedError(KlingError):
+    """Another export holds the export folder; this one changed nothing and stopped.
+
+    Two exports must not write one folder at once. The lock is the operating system's, so a
+    killed export releases it; the attributes say which export holds it, when it could tell.
+
+    Attributes:
+        lock_path: the lock file.
+        pid: the process ID of the export holding it.
+        host: the machine it runs on.
+        started: when it started (aware, UTC).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        lock_path: Path,
+        pid: int | None = None,
+        host: str | None = None,
+        started: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.lock_path = lock_path
+        self.pid = pid
+        self.host = host
+        self.started = started
 
 
 class APIError(KlingError):

@@ -421,6 +421,24 @@ async def test_continue_mode_ends_only_the_failed_account() -> None:
 
 
 @pytest.mark.anyio
+async def test_an_ended_account_delivers_no_more_pages_and_the_others_go_on() -> None:
+    tracker = Tracker()
+    sources = [listing(tracker, "stop@x", 400, 4), listing(tracker, "all@x", 40, 4)]
+    pages = ConcurrentPages(sources, concurrency=4, per_account=2)
+    delivered: list[tuple[str | None, int]] = []
+    async with pages:
+        async for item in pages:
+            delivered.append((item.email, item.page_num))
+            if item.email == "stop@x" and item.page_num == 2:
+                pages.end_account("stop@x")
+    assert [n for email, n in delivered if email == "stop@x"] == [1, 2]
+    assert [n for email, n in delivered if email == "all@x"] == expected_pages(40, 4)
+    # Started before the end: at most the window past page 2, never the rest of 100 pages.
+    assert max(tracker.pages_requested("stop@x")) <= 2 + 2
+    assert tracker.in_flight == 0
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("outer_cancel_too", [False, True])
 async def test_body_exception_comes_out_unchanged(outer_cancel_too: bool) -> None:
     tracker = Tracker()

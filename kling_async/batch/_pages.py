@@ -358,6 +358,21 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
             finally:
                 self._delivery = None
 
+    def end_account(self, email: str | None) -> None:
+        """Deliver no more pages of the account ``email``; the other accounts go on.
+
+        No further request is started for it, and pages already requested are dropped when
+        they arrive.
+
+        For a caller that knows it has seen enough of an account, e.g. the first page of works
+        it already has, in a listing that comes newest first.
+        """
+        for account in self._accounts:
+            if account.email == email and not account.done:
+                account.finish()
+        self._wake_scheduler()
+        self._wake_consumer()
+
     async def aclose(self) -> None:
         """Stop the iteration: cancel the requests on the wire and drop the buffered pages."""
         self._close()
