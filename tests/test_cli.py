@@ -28,7 +28,8 @@ from rich.console import Console
 
 from kling_async import ContentType, FileType, HTTPBackend, SortOrder, cli
 from kling_async._redact import redact_text
-from kling_async.cli import _view, build_parser
+from kling_async.cli import _commands, _view, build_parser
+from kling_async.export import AccountReport, ExportReport, FailedWork
 from kling_async.testing import FakeKlingServer, Fault, TaskRecord, expected_file_bytes
 
 BY_CONTENT_TYPE = {"video": "MP4", "image": "PNG", "audio": "MP3"}
@@ -111,6 +112,15 @@ def download_requests(fake: FakeKlingServer) -> list[int]:
     ]
 
 
+def table_rows(text: str) -> list[list[str]]:
+    """The rows of the per-account table in plain (ASCII) output, header first."""
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
+
+
 def export_args(fake: FakeKlingServer, out: Path, *extra: str) -> list[str]:
     emails = [arg for email in fake.emails for arg in ("--email", email)]
     return ["export", str(out), *emails, *extra]
@@ -177,7 +187,8 @@ def test_rerun_skips_every_work_without_downloading(
     assert not [r for r in fake.requests if r.path.startswith("/_cdn/")]
     assert (tmp_path / "manifest.jsonl").read_bytes() == before
     assert "skipped" in run.err
-    assert f"{len(all_works(fake))} already there" in run.err
+    assert f"resuming: {len(all_works(fake))} already complete" in run.err
+    assert f"skipped: {len(all_works(fake))} already complete" in run.err
 
 
 def test_failed_downloads_exit_1_and_are_listed_with_their_reason(
@@ -192,7 +203,7 @@ def test_failed_downloads_exit_1_and_are_listed_with_their_reason(
     exported = {line["work_id"] for line in read_manifest(tmp_path)}
     failed = set(all_works(fake)) - exported
     assert len(failed) == 3
-    assert "Failed works (3):" in run.err
+    assert f"Failed works (3, all in {tmp_path / 'failed.jsonl'}):" in run.err
     for work_id in failed:
         assert str(work_id) in run.err
     assert "503 Service temporarily unavailable" in run.err
@@ -223,7 +234,7 @@ def test_rerun_after_failures_fetches_exactly_the_missing_works(
     assert sorted(line["work_id"] for line in lines) == sorted(all_works(fake))
 
 
-def test_rerun_cleans_part_files_and_rebuilds_lost_manifest_lines(
+def test_rerun_cleans_part_files_and_fetches_files_without_a_manifest_line_again(
     fake: FakeKlingServer, kling: Any, tmp_path: Path
 ) -> None:
     works = all_works(fake)
@@ -242,10 +253,11 @@ def test_rerun_cleans_part_files_and_rebuilds_lost_manifest_lines(
     run = kling(*export_args(fake, tmp_path))
 
     assert run.status == 0, run.err
-    assert download_requests(fake) == [deleted["work_id"]]
+    assert sorted(download_requests(fake)) == sorted([deleted["work_id"], unlisted["work_id"]])
     assert not part.exists()
     assert "removed 1 partial file" in run.err
-    assert "1 of them without a manifest line" in run.err
+    assert "fetched again: 1 file that did not match the manifest" in run.err
+    assert f"resuming: {len(kept)} of {len(works)} already complete" in run.err
     final = read_manifest(tmp_path)
     assert sorted(line["work_id"] for line in final) == sorted(works)
     assert {line["path"]: line for line in final}[unlisted["path"]] == unlisted
@@ -255,7 +267,8 @@ def test_listing_failure_of_one_account_is_reported_and_the_other_is_exported(
     fake: FakeKlingServer, kling: Any, tmp_path: Path
 ) -> None:
     broken, healthy = fake.emails
-    fake.add_faults(Fault.status(596), path="/assets", method="GET")
+    # The first call checks the token (it passes); the next is the broken account's page 1.
+    fake.add_faults(Fault.delay(0), Fault.status(596), path="/assets", method="GET")
 
     run = kling(
         "export", str(tmp_path), "--email", broken, "--email", healthy, "--concurrency", "1"
@@ -339,6 +352,411 @@ def test_export_into_a_file_is_a_one_line_error(
     assert run.status == 1
     assert run.err.startswith("kling-async: error: ")
     assert run.err.count("\n") == 1
+
+
+def test_export_json_prints_only_the_report_on_stdout(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    run = kling(*export_args(fake, tmp_path, "--json"))
+
+    assert run.status == 0, run.err
+    report = run.json()
+    assert report["ok"] is True
+    assert report["downloaded"] == len(all_works(fake))
+    assert [account["account"] for account in report["accounts"]] == list(fake.emails)
+    for account in report["accounts"]:
+        assert account["listed"] == account["downloaded"] == 12
+        assert account["bytes"] > 0
+    assert "Export to" not in run.err  # the summary is the JSON's
+    assert table_rows(run.err) == []
+
+
+def test_export_json_with_failures_lists_them_and_exits_1(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    fake.add_faults(Fault.status(500), path="/assets/download")
+
+    run = kling(*export_args(fake, tmp_path, "--json"))
+
+    assert run.status == 1
+    report = run.json()
+    assert report["ok"] is False
+    assert report["failed"] == 1
+    (failure,) = report["failures"]
+    assert failure["reason"].startswith("500 Internal server error")
+    failed_file = orjson.loads((tmp_path / "failed.jsonl").read_bytes())
+    assert failed_file["work_id"] == failure["work_id"]
+
+
+def test_export_lists_the_first_failures_and_points_to_failed_jsonl_for_the_rest(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    fake.set_fault_rate(1.0, [Fault.status(500)], path="/assets/download")
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 1
+    failed = len(all_works(fake))
+    shown = [line for line in run.err.splitlines() if line.startswith("  ") and ": 500 " in line]
+    assert len(shown) == _view.FAILURES_SHOWN
+    more = failed - _view.FAILURES_SHOWN
+    assert f"  ... and {more} more, see {tmp_path / 'failed.jsonl'}" in run.err
+    assert len((tmp_path / "failed.jsonl").read_bytes().splitlines()) == failed
+
+
+def test_export_summary_has_a_table_per_account(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    fake.add_faults(Fault.status(500), path="/assets/download")
+
+    run = kling(*export_args(fake, tmp_path))
+
+    assert run.status == 1
+    rows = table_rows(run.err)
+    assert rows[0] == ["account", "listed", "downloaded", "skipped", "failed", "bytes"]
+    by_account = {row[0]: row[1:5] for row in rows[1:]}
+    first, second = fake.emails
+    assert sorted([by_account[first], by_account[second]]) == [
+        ["12", "11", "0", "1"],
+        ["12", "12", "0", "0"],
+    ]
+    assert by_account["total"] == ["24", "23", "0", "1"]
+
+
+def test_dry_run_counts_what_would_be_downloaded_and_writes_nothing(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    by_type: dict[str, int] = {}
+    for _, task in all_works(fake).values():
+        kind = BY_CONTENT_TYPE[task.content_type]
+        by_type[kind] = by_type.get(kind, 0) + 1
+
+    run = kling(*export_args(fake, out, "--dry-run"))
+
+    assert run.status == 0, run.err
+    assert not out.exists()
+    assert download_requests(fake) == []
+    assert f"Dry run: nothing was written to {out}" in run.err
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(by_type.items()))
+    assert f"would download {len(all_works(fake))} of {len(all_works(fake))} works ({kinds})" in (
+        run.err
+    )
+    rows = table_rows(run.err)
+    assert rows[0] == ["account", "listed", "skipped", *sorted(by_type)]
+    assert rows[-1] == ["total", "24", "0", *[str(by_type[kind]) for kind in sorted(by_type)]]
+
+
+def test_dry_run_json_has_the_plan_per_account(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    assert kling(*export_args(fake, tmp_path / "half", "--content-type", "image")).status == 0
+
+    run = kling(*export_args(fake, tmp_path / "half", "--dry-run", "--json"))
+
+    assert run.status == 0, run.err
+    report = run.json()
+    assert report["dry_run"] is True
+    assert "PNG" not in report["planned"]
+    assert sum(report["planned"].values()) + report["skipped"] == len(all_works(fake))
+    for account in report["accounts"]:
+        assert sum(account["planned"].values()) + account["skipped"] == 12
+
+
+def test_since_exports_only_works_created_at_or_after_it(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    works = all_works(fake)
+    times = sorted({task.create_time for _, task in works.values()})
+    cut = times[len(times) // 2]  # milliseconds; works of a task share its time, plus a little
+    since = datetime.fromtimestamp(cut / 1000, tz=timezone.utc).replace(tzinfo=None)
+    recent = {
+        work_id
+        for work_id, (_, task) in works.items()
+        if task.create_time + 16 + (work_id - task.first_work_id) >= cut
+    }
+
+    run = kling(*export_args(fake, tmp_path, "--since", since.isoformat(timespec="milliseconds")))
+
+    assert run.status == 0, run.err
+    assert 0 < len(recent) < len(works)
+    assert {line["work_id"] for line in read_manifest(tmp_path)} == recent
+
+
+def test_new_only_rerun_stops_listing_at_the_first_exported_page(
+    portal: anyio.from_thread.BlockingPortal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = FakeKlingServer(accounts=1, works_per_account=100, uploads_per_account=0, seed=3)
+    with portal.wrap_async_context_manager(big):
+        monkeypatch.setenv("USEAPI_TOKEN", big.token)
+        args = ["--base-url", big.base_url, "export", str(tmp_path), "--concurrency", "1"]
+
+        def pages_listed() -> list[str]:
+            return [r.query["pageNum"] for r in big.requests if r.api_path == "/assets"]
+
+        assert cli.main([*args, "-q"]) == 0
+        assert pages_listed() == ["1", "2", "3"]  # 100 works, 40 a page
+        big.reset_stats()
+
+        assert cli.main([*args, "-q", "--new-only"]) == 0
+
+        pages = pages_listed()  # page 2 may be asked for already, never page 3
+        assert pages[0] == "1"
+        assert "3" not in pages
+
+
+def test_verify_option_fetches_a_file_changed_in_place_again(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    assert kling(*export_args(fake, tmp_path)).status == 0
+    line = read_manifest(tmp_path)[0]
+    file = tmp_path / line["path"]
+    file.write_bytes(bytes(b ^ 1 for b in file.read_bytes()))  # same size, other bytes
+    fake.reset_stats()
+
+    plain = kling(*export_args(fake, tmp_path, "--json"))
+    verified = kling(*export_args(fake, tmp_path, "--verify", "--json"))
+
+    assert plain.json()["downloaded"] == 0  # a size check does not see it
+    assert verified.json()["downloaded"] == 1
+    assert download_requests(fake) == [line["work_id"]]
+    assert hashlib.sha256(file.read_bytes()).hexdigest() == line["sha256"]
+
+
+def test_a_refused_token_stops_the_export_before_anything_is_written(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    fake.add_faults(Fault.status(401), path="/assets")
+    out = tmp_path / "out"
+
+    run = kling(*export_args(fake, out))
+
+    assert run.status == 1
+    assert run.err.startswith("kling-async: error: 401 ")
+    assert "check USEAPI_TOKEN (or --token)" in run.err
+    assert run.err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_lapsed_subscription_stops_the_export_before_anything_is_written(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    fake.add_faults(Fault.status(402), path="/assets")
+    out = tmp_path / "out"
+
+    run = kling(*export_args(fake, out))
+
+    assert run.status == 1
+    assert run.err.startswith("kling-async: error: 402 ")
+    assert "useapi.net subscription" in run.err
+    assert not out.exists()
+
+
+def test_resume_command_is_the_command_line_without_the_token() -> None:
+    argv = ["--token", "s3cret-value", "export", "my works", "--email", "a@x.io", "--token=t0k"]
+
+    assert _commands.resume_command(argv) == "kling-async export 'my works' --email a@x.io"
+
+
+# -- the view without a terminal ------------------------------------------------------------------
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def plain_view(**options: Any) -> tuple[_view.ExportView, io.StringIO, Clock]:
+    screen = io.StringIO()
+    clock = Clock()
+    console = Console(file=screen, force_terminal=False, width=80)
+    return _view.ExportView(console=console, clock=clock, **options), screen, clock
+
+
+def a_report(out: Path, **options: Any) -> ExportReport:
+    accounts = {
+        "a@example.com": AccountReport("a@example.com", 60, 50, 8, 2, 5_000_000),
+        "b@example.com": AccountReport("b@example.com", 40, 40, 0, 0, 3_000_000),
+    }
+    failed = [FailedWork("a@example.com", 1000 + n, f"500 broken {n}") for n in range(2)]
+    return ExportReport(out, accounts, failed, already_complete=8, elapsed=12.5, **options)
+
+
+def test_the_view_without_a_terminal_prints_plain_lines(tmp_path: Path) -> None:
+    view, screen, clock = plain_view()
+    accounts = ["a@example.com", "b@example.com"]
+
+    with view:
+        view.export_started(tmp_path, accounts, already_complete=8)
+        view.page_listed("a@example.com", 1, 40)
+        view.page_listed("b@example.com", 1, 40)
+        view.account_listed("b@example.com", 40, complete=True)
+        view.page_listed("a@example.com", 2, 20)
+        view.account_listed("a@example.com", 60, complete=True)
+        view.listing_finished(100)
+        for n in range(100):
+            clock.now += 0.01
+            view.bytes_received(80_000)
+            view.work_finished("a@example.com", n, "skipped" if n < 8 else "downloaded", 80_000)
+        view.export_finished(a_report(tmp_path))
+    view.summary(a_report(tmp_path))
+
+    shown = screen.getvalue()
+    assert "\x1b" not in shown
+    assert "\r" not in shown
+    lines = shown.splitlines()
+    assert lines[:6] == [
+        f"Exporting 2 accounts to {tmp_path}.",
+        "resuming: 8 already complete",
+        "listed b@example.com: 40 works",
+        "listed a@example.com: 60 works",
+        "listed 100 works of 2 accounts",
+        "resuming: 8 of 100 already complete",
+    ]
+    progress = [line for line in lines if line.startswith(tuple(f"{n}/100 " for n in range(101)))]
+    assert len(progress) == 10  # one per 10%, no more
+    assert progress[-1].startswith("100/100 works (100%): 92 downloaded, 8 skipped, 0 failed; ")
+    assert "works/s" in progress[0]
+    assert "ETA" in progress[0]
+    assert "Export to" in shown
+    assert "Failed works (2, all in" in shown
+    assert "  1000 (a@example.com): 500 broken 0" in lines
+    rows = table_rows(shown)
+    assert rows[1] == ["a@example.com", "60", "50", "8", "2", "5.0 MB"]
+    assert rows[-1] == ["total", "100", "90", "8", "2", "8.0 MB"]
+
+
+def test_the_view_without_a_terminal_prints_a_line_every_few_seconds_while_listing(
+    tmp_path: Path,
+) -> None:
+    view, screen, clock = plain_view()
+
+    with view:
+        view.export_started(tmp_path, ["a@example.com"], already_complete=0)
+        for page in range(1, 31):
+            view.page_listed("a@example.com", page, 40)
+            clock.now += 1.0
+            view.work_finished("a@example.com", page, "downloaded", 10)
+
+    progress = [line for line in screen.getvalue().splitlines() if "listed so far" in line]
+    assert len(progress) == 30 // int(_view.LINE_EVERY)
+    assert progress[0].startswith("5/200 listed so far works: 5 downloaded")
+    assert "ETA" not in progress[0]  # the total is not known yet
+
+
+def test_the_quiet_view_prints_only_failures(tmp_path: Path) -> None:
+    view, screen, _ = plain_view(quiet=True)
+
+    with view:
+        view.export_started(tmp_path, ["a@example.com"], already_complete=3)
+        view.page_listed("a@example.com", 1, 40)
+        view.listing_finished(40)
+    view.summary(a_report(tmp_path))
+
+    assert screen.getvalue().splitlines() == [
+        f"Failed works (2, all in {tmp_path / 'failed.jsonl'}):",
+        "  1000 (a@example.com): 500 broken 0",
+        "  1001 (a@example.com): 500 broken 1",
+    ]
+
+
+def test_the_interrupted_summary_says_how_to_resume(tmp_path: Path) -> None:
+    view, screen, _ = plain_view()
+
+    view.summary(a_report(tmp_path, interrupted=True), resume="kling-async export out")
+
+    shown = screen.getvalue()
+    assert shown.startswith("Interrupted after 12.5 s; the counts so far:\n")
+    assert shown.endswith("resume with: kling-async export out\n")
+
+
+def test_the_view_hides_the_token(tmp_path: Path) -> None:
+    view, screen, _ = plain_view(secrets=["s3cret-t0ken"])
+    report = a_report(tmp_path)
+    report.failed = [FailedWork("a@example.com", 1, "echoed s3cret-t0ken and user:1-Abc")]
+
+    view.summary(report)
+
+    assert "s3cret" not in screen.getvalue()
+    assert "user:1-Abc" not in screen.getvalue()
+    assert "echoed *** and ***" in screen.getvalue()
+
+
+# -- verify ---------------------------------------------------------------------------------------
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every path in the folder with its size and mtime."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in folder.rglob("*")
+    }
+
+
+def test_verify_on_a_complete_export_exits_0(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    assert kling(*export_args(fake, tmp_path)).status == 0
+    before = snapshot(tmp_path)
+
+    run = kling("verify", str(tmp_path))
+
+    assert run.status == 0, run.out
+    assert f"{len(all_works(fake))} manifest entries checked: 0 missing, 0 changed" in run.out
+    assert run.out.endswith("ok: the folder matches its manifest\n")
+    assert snapshot(tmp_path) == before
+
+
+def test_verify_lists_missing_changed_and_unexpected_files_and_writes_nothing(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    assert kling(*export_args(fake, tmp_path)).status == 0
+    deleted, changed = read_manifest(tmp_path)[:2]
+    (tmp_path / deleted["path"]).unlink()
+    (tmp_path / changed["path"]).write_bytes(b"other bytes")
+    stray = Path(changed["path"]).parent / "stray.mp4"
+    (tmp_path / stray).write_bytes(b"not exported")
+    before = snapshot(tmp_path)
+    fake.reset_stats()
+
+    run = kling("verify", str(tmp_path))
+
+    assert run.status == 1
+    assert "1 missing, 1 changed, 1 unexpected" in run.out
+    assert f"missing (1):\n  {deleted['path']}\n" in run.out
+    assert f"changed (1):\n  {changed['path']}\n" in run.out
+    assert f"unexpected (1):\n  {stray.as_posix()}\n" in run.out
+    assert snapshot(tmp_path) == before
+    assert fake.requests == []
+
+
+def test_verify_json_prints_the_report(fake: FakeKlingServer, kling: Any, tmp_path: Path) -> None:
+    assert kling(*export_args(fake, tmp_path)).status == 0
+    deleted = read_manifest(tmp_path)[0]
+    (tmp_path / deleted["path"]).unlink()
+
+    run = kling("verify", str(tmp_path), "--json")
+
+    assert run.status == 1
+    assert run.json()["missing"] == [deleted["path"]]
+    assert run.json()["checked"] == len(all_works(fake))
+    assert run.json()["ok"] is False
+
+
+def test_verify_without_a_manifest_exits_2(kling: Any, tmp_path: Path) -> None:
+    before = snapshot(tmp_path)
+
+    run = kling("verify", str(tmp_path))
+
+    assert run.status == 2
+    assert run.err.startswith("kling-async: error: ")
+    assert run.err.count("\n") == 1
+    assert snapshot(tmp_path) == before
 
 
 # -- the read-only commands and uploads delete ----------------------------------------------------

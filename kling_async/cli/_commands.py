@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,9 +17,9 @@ import orjson
 
 from .._client import KlingClient
 from .._converter import unstructure
-from .._export import ExportReport, export_works
 from .._params import normalize_ids
 from .._redact import redact_text
+from ..export import MANIFEST_NAME, ExportReport, VerifyReport, export_works, verify_export
 from ._run import PROG, MissingExtra, UsageError, run_on_loop
 
 if TYPE_CHECKING:
@@ -31,8 +32,10 @@ __all__ = [
     "elements_get",
     "export",
     "fake_server",
+    "resume_command",
     "uploads_delete",
     "uploads_list",
+    "verify",
 ]
 
 
@@ -94,12 +97,14 @@ def uploads_delete(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-# -- export and demo ------------------------------------------------------------------------------
+# -- export, demo and verify ----------------------------------------------------------------------
 
 
 def export(args: argparse.Namespace) -> int:
     """``export``: download every work of the accounts, with progress and a summary."""
-    view = _export_view(quiet=args.quiet, file_type=args.file_type, secrets=_secrets(args))
+    view = _export_view(
+        quiet=args.quiet, json=args.json, file_type=args.file_type, secrets=_secrets(args)
+    )
     client = _client(args)
 
     async def run() -> ExportReport:
@@ -110,13 +115,15 @@ def export(args: argparse.Namespace) -> int:
                 emails=args.email,
                 content_type=args.content_type,
                 file_type=args.file_type,
+                since=args.since,
+                new_only=args.new_only,
+                verify=args.verify,
+                dry_run=args.dry_run,
                 concurrency=args.concurrency,
                 progress=view,
             )
 
-    with view:
-        report: ExportReport = run_on_loop(run, args.backend)
-    view.summary(report)
+    report = _show_export(args, view, run)
     return 0 if report.ok else 1
 
 
@@ -136,26 +143,91 @@ def demo(args: argparse.Namespace) -> int:
             KlingClient(token=fake.token, base_url=fake.base_url, http=args.http) as client,
         ):
             view.note(f"A fake Kling API with {len(fake.emails)} accounts serves {fake.url}.")
+            # No emails: every account of the subscription, as `export` without --email.
             return await export_works(
-                client,
-                args.out_dir,
-                emails=fake.emails,
-                concurrency=args.concurrency,
-                progress=view,
+                client, args.out_dir, concurrency=args.concurrency, progress=view
             )
 
-    with view:
-        report: ExportReport = run_on_loop(run, args.backend)
-    view.summary(report)
+    report = _show_export(args, view, run)
     out = report.out_dir
-    print(
-        f"The demo works are in {out}{os.sep}<account>{os.sep}, listed in {report.manifest_path}."
-    )
+    print(f"The demo works are in {out}{os.sep}<account>{os.sep}, listed in {out / MANIFEST_NAME}.")
     print(f"Run `{PROG} demo {out}` again to see an export resume: every file is skipped.")
+    print(f"`{PROG} verify {out}` checks every file against the manifest.")
     print("To export your own works through useapi.net:")
     print("  export USEAPI_TOKEN=...   # your useapi.net API token")
-    print(f"  {PROG} export my-kling-works --email you@example.com")
+    print(f"  {PROG} export my-kling-works    # every account of the subscription")
     return 0 if report.ok else 1
+
+
+def verify(args: argparse.Namespace) -> int:
+    """``verify``: check an export folder against its manifest; exit 1 when anything is off."""
+    result: VerifyReport = run_on_loop(lambda: verify_export(args.out_dir), args.backend)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0 if result.ok else 1
+    print(
+        f"{result.out_dir}: {result.checked} manifest entries checked: "
+        f"{len(result.missing)} missing, {len(result.changed)} changed, "
+        f"{len(result.unexpected)} unexpected"
+    )
+    for name, paths in (
+        ("missing", result.missing),
+        ("changed", result.changed),
+        ("unexpected", result.unexpected),
+    ):
+        if paths:
+            print(f"{name} ({len(paths)}):")
+            for path in paths[:PATHS_SHOWN]:
+                print(f"  {path}")
+            if len(paths) > PATHS_SHOWN:
+                print(f"  ... and {len(paths) - PATHS_SHOWN} more")
+    if result.bad_lines:
+        print(f"{MANIFEST_NAME} holds lines that are not well-formed entries, or repeats a path")
+    print("ok: the folder matches its manifest" if result.ok else "not ok")
+    return 0 if result.ok else 1
+
+
+PATHS_SHOWN = 10
+"""``verify`` lists this many paths of each kind; ``--json`` lists them all."""
+
+
+def _show_export(
+    args: argparse.Namespace, view: ExportView, run: Callable[[], Awaitable[ExportReport]]
+) -> ExportReport:
+    """Run an export with its view; print its summary (and ``--json``), also when interrupted."""
+    json = getattr(args, "json", False)
+    try:
+        with view:
+            report: ExportReport = run_on_loop(run, args.backend)
+    except KeyboardInterrupt:
+        if view.report is not None:  # the counts so far, and how to go on
+            view.summary(view.report, resume=resume_command(getattr(args, "argv", None)))
+            if json:
+                _print_json(_redacted(view.report.to_dict(), _secrets(args)))
+        raise
+    view.summary(report)
+    if json:
+        _print_json(_redacted(report.to_dict(), _secrets(args)))
+    return report
+
+
+def resume_command(argv: Sequence[str] | None) -> str | None:
+    """The command line that was run, shell-quoted, without ``--token`` and its value.
+
+    Run again, it resumes the export (the token comes from USEAPI_TOKEN, or is given again).
+    """
+    if argv is None:
+        return None
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--token":
+            skip = True
+        elif not arg.startswith("--token="):
+            kept.append(arg)
+    return redact_text(shlex.join([PROG, *kept]))
 
 
 def fake_server(args: argparse.Namespace) -> int:
@@ -235,8 +307,23 @@ def _print_json(data: object) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
+def _redacted(value: Any, secrets: Sequence[str | None]) -> Any:
+    """A JSON-ready value with every string in it (keys too) redacted."""
+    if isinstance(value, str):
+        return redact_text(value, *secrets)
+    if isinstance(value, dict):
+        return {_redacted(key, secrets): _redacted(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, secrets) for item in value]
+    return value
+
+
 def _export_view(
-    *, quiet: bool, file_type: str | None = None, secrets: Sequence[str | None] = ()
+    *,
+    quiet: bool,
+    json: bool = False,
+    file_type: str | None = None,
+    secrets: Sequence[str | None] = (),
 ) -> ExportView:
     try:
         from ._view import ExportView  # rich, the cli extra: imported only when an export shows
@@ -244,7 +331,7 @@ def _export_view(
         raise MissingExtra(
             "progress bars and summaries need rich: pip install 'kling-async[cli]'"
         ) from None
-    return ExportView(quiet=quiet, file_type=file_type, secrets=secrets)
+    return ExportView(quiet=quiet, json=json, file_type=file_type, secrets=secrets)
 
 
 def _testing() -> Any:

@@ -28,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A misplaced or misspelt --token is echoed by argparse: never let it through.
         sys.stderr.write(redact_text(errors.getvalue(), *secrets))
         return exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None) * 2
+    args.argv = argv  # what the user ran: an interrupted export says how to resume it
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -11,6 +11,7 @@ import argparse
 import math
 import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, get_args
 
@@ -65,6 +66,28 @@ def _number(kind: Callable[[str], float], minimum: float, *, strict: bool = Fals
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _positive = _number(int, 1)
+
+
+_DATE_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # a date,
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{3}|\.[0-9]{6})?)?"  # a time of day,
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"  # and an offset: the forms every Python reads
+)
+
+
+def _since(text: str) -> datetime:
+    """``--since``: an ISO 8601 date or date and time; without an offset, UTC."""
+    shown = text if len(text) <= 40 else f"{text[:40]}..."
+    problem = f"{shown!r} is not an ISO date or date and time (2025-01-31, 2025-01-31T08:00)"
+    if not _DATE_TEXT.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(problem)
+    try:
+        moment = datetime.fromisoformat(re.sub("[Zz]$", "+00:00", text.strip()))
+    except ValueError as error:  # a month 13, a February 30
+        raise argparse.ArgumentTypeError(f"{problem}: {error}") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def _port(text: str) -> int:
@@ -170,6 +193,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=what)
+
+
 # -- the parser -----------------------------------------------------------------------------------
 
 
@@ -203,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
         api=True,
         help="download every work of the accounts, with a manifest",
         description="Download every work (watermark-free) into OUT_DIR/<account>/<workId>.<ext> "
-        "and list them in OUT_DIR/manifest.jsonl. Run it again to resume: files already there "
-        "are skipped.",
+        "and list them in OUT_DIR/manifest.jsonl; works that failed are in OUT_DIR/failed.jsonl "
+        "(exit status 1). Run it again to resume: files already there are skipped. One export "
+        "at a time per folder: a second one stops at once (exit status 2).",
     )
     export.add_argument(
         "out_dir", metavar="OUT_DIR", type=Path, help="where to export (created if missing)"
@@ -212,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--email",
         action="append",
-        help="an account to export; repeat for several (default: the only account)",
+        help="an account to export; repeat for several (default: every account of the "
+        "subscription)",
     )
     _add_content_type(export, "only works of this kind")
     export.add_argument(
@@ -221,8 +250,44 @@ def build_parser() -> argparse.ArgumentParser:
         choices=FILE_TYPES,
         help="download this type for every work (default: by content type)",
     )
+    export.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="only works created at or after DATE (ISO 8601: 2025-01-31 or "
+        "2025-01-31T08:00; UTC unless it has an offset)",
+    )
+    export.add_argument(
+        "--new-only",
+        action="store_true",
+        help="stop listing an account at the first page whose works are all exported already",
+    )
+    export.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash every exported file against the manifest before deciding what to skip",
+    )
+    export.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list and say what would be downloaded, per account and file type; write nothing",
+    )
     _add_run_options(export)
+    _add_json(export, "print the final report as JSON on stdout")
     export.set_defaults(handler=_commands.export)
+
+    verify = add(
+        commands,
+        "verify",
+        api=False,
+        help="check an export folder against its manifest; writes nothing",
+        description="Check every file OUT_DIR/manifest.jsonl lists (there, same size, same "
+        "SHA-256) and look for files it does not list. Exit status 0 when all is well, 1 when "
+        "anything is missing, changed or unexpected, 2 when OUT_DIR holds no manifest.",
+    )
+    verify.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="the export folder")
+    _add_json(verify, "print the report as JSON on stdout")
+    verify.set_defaults(handler=_commands.verify)
 
     demo = add(
         commands,

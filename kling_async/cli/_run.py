@@ -1,8 +1,9 @@
 """How a command runs and how its end is told: the event loop, Ctrl-C, exit statuses.
 
 Exit statuses: 0 success, 1 the service, the network or the disk failed (or a needed extra is
-missing), 2 bad usage or bad input (nothing was sent), 130 interrupted. A failure is one line
-on stderr, with every token hidden.
+missing; a refused token too), 2 bad usage or bad input (nothing was sent) or an export folder
+another export holds (nothing was changed), 130 interrupted. A failure is one line on stderr,
+with every token hidden.
 """
 
 from __future__ import annotations
@@ -15,13 +16,29 @@ from typing import TypeVar
 
 import anyio
 
-from .._exceptions import AuthenticationError, InvalidInputError, KlingError
+from .._exceptions import (
+    AuthenticationError,
+    ExportLockedError,
+    InvalidInputError,
+    KlingError,
+    PaymentRequiredError,
+)
 from .._http import httpx
 from .._redact import redact_text
 
-__all__ = ["PROG", "MissingExtra", "UsageError", "exit_status", "report", "run_on_loop"]
+__all__ = [
+    "PROG",
+    "TOKEN_HINT",
+    "MissingExtra",
+    "UsageError",
+    "exit_status",
+    "locked_message",
+    "report",
+    "run_on_loop",
+]
 
 PROG = "kling-async"
+TOKEN_HINT = "check USEAPI_TOKEN (or --token)"
 T = TypeVar("T")
 
 
@@ -78,11 +95,28 @@ def exit_status(error: BaseException, secrets: Sequence[str | None]) -> int:
     leaf = leaves[0] if len(leaves) == 1 else error
     if isinstance(leaf, (UsageError, InvalidInputError)):
         return report(f"error: {leaf}", 2, secrets)
+    if isinstance(leaf, ExportLockedError):
+        return report(f"error: {locked_message(leaf)}", 2, secrets)
     if isinstance(leaf, AuthenticationError):
-        return report(f"error: {leaf}; check USEAPI_TOKEN (or --token)", 1, secrets)
+        return report(f"error: {leaf}; {TOKEN_HINT}", 1, secrets)
+    if isinstance(leaf, PaymentRequiredError):
+        return report(f"error: {leaf}; {TOKEN_HINT} and its useapi.net subscription", 1, secrets)
     if isinstance(leaf, (KlingError, OSError, httpx.HTTPError, MissingExtra)):
         return report(f"error: {leaf}", 1, secrets)
     raise error
+
+
+def locked_message(error: ExportLockedError) -> str:
+    """Which export holds the folder: pid, host and start time, as far as they are known."""
+    pid = error.pid if error.pid is not None else "unknown"
+    host = error.host or "an unknown host"
+    started = (
+        error.started.isoformat(timespec="seconds") if error.started is not None else "unknown"
+    )
+    return (
+        f"{error.lock_path.parent} is being exported by another run (pid {pid} on {host}, "
+        f"started {started}); nothing was changed"
+    )
 
 
 def report(message: str, status: int, secrets: Sequence[str | None]) -> int:
