@@ -1,8 +1,11 @@
-"""The export job under the CLI (`kling_async._export`), on asyncio and trio."""
+"""The export job (`kling_async.export`), on asyncio and trio, against the fake server."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +15,36 @@ import orjson
 import pytest
 
 from kling_async import (
+    AuthenticationError,
     DownloadFileType,
     DownloadInfo,
+    ExportLockedError,
     InvalidInputError,
     KlingClient,
     KlingError,
+    PaymentRequiredError,
     RetryPolicy,
     Work,
 )
-from kling_async._export import (
+from kling_async.export import (
+    LOCK_NAME,
     ExportProgress,
+    ExportReport,
     ManifestEntry,
     Outcome,
     choose_file_type,
     export_works,
     folder_for,
+    verify_export,
 )
 from kling_async.testing import FakeKlingServer, Fault, expected_file_bytes
 
 NO_WAIT = RetryPolicy(max_retries=2, backoff_initial=0.0, jitter=0.0)
 
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeKlingServer]:
-    async with FakeKlingServer(accounts=2, works_per_account=6, seed=11) as server:
-        yield server
+pytestmark = [
+    pytest.mark.fake(accounts=2, works_per_account=6, seed=11),
+    pytest.mark.client(email=None, retry=NO_WAIT),
+]
 
 
 class CdnOverride(httpx2.AsyncBaseTransport):
@@ -77,27 +85,41 @@ def work_count(fake: FakeKlingServer) -> int:
 
 
 class Recorder(ExportProgress):
+    """Every progress event, in order."""
+
     def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
         self.listed = 0
         self.finished: list[Outcome] = []
         self.bytes = 0
-        self.accounts = 0
+        self.started: tuple[list[str | None], int] | None = None
+        self.accounts_listed: dict[str | None, tuple[int, bool]] = {}
         self.listing_done: int | None = None
+        self.finished_when_listed: int | None = None
+        self.report: ExportReport | None = None
 
-    def listing_started(self, accounts: int) -> None:
-        self.accounts = accounts
+    def export_started(self, out_dir: Path, accounts: Any, already_complete: int) -> None:
+        self.started = (list(accounts), already_complete)
 
     def page_listed(self, account: str | None, page_num: int, new_works: int) -> None:
         self.listed += new_works
 
+    def account_listed(self, account: str | None, works: int, complete: bool) -> None:
+        assert account not in self.accounts_listed, "one account_listed per account"
+        self.accounts_listed[account] = (works, complete)
+
     def listing_finished(self, works: int) -> None:
         self.listing_done = works
+        self.finished_when_listed = len(self.finished)
 
     def bytes_received(self, count: int) -> None:
         self.bytes += count
 
-    def work_finished(self, work_id: int | None, outcome: Outcome) -> None:
+    def work_finished(self, account: str | None, work_id: int, outcome: Outcome, size: int) -> None:
         self.finished.append(outcome)
+
+    def export_finished(self, report: ExportReport) -> None:
+        self.report = report
 
 
 @pytest.mark.anyio
@@ -164,25 +186,20 @@ async def test_progress_events_add_up_to_the_report(fake: FakeKlingServer, tmp_p
         (tmp_path / manifest(tmp_path)[0]["path"]).unlink()
         report = await export_works(client, tmp_path, emails=fake.emails, progress=progress)
 
-    assert progress.accounts == 2
+    assert progress.started == (list(fake.emails), work_count(fake) - 1)
     assert progress.listed == progress.listing_done == report.listed == work_count(fake)
     assert progress.finished.count("downloaded") == report.downloaded == 1
     assert progress.finished.count("skipped") == report.skipped == work_count(fake) - 1
     assert progress.bytes == report.bytes_downloaded
-
-
-@pytest.mark.anyio
-async def test_the_default_account_goes_to_the_default_folder(tmp_path: Path) -> None:
-    async with FakeKlingServer(accounts=1, works_per_account=3, seed=2) as fake:
-        async with client_for(fake) as client:
-            report = await export_works(client, tmp_path)
-        work_ids = fake.data.accounts[0].work_ids
-
-    assert report.ok
-    lines = manifest(tmp_path)
-    assert {line["account"] for line in lines} == {None}
-    assert sorted(line["work_id"] for line in lines) == sorted(work_ids)
-    assert all(line["path"].startswith("default/") for line in lines)
+    assert progress.report is report
+    assert not report.interrupted
+    assert progress.accounts_listed == {
+        email: (len(fake.data.account(email).work_ids), True) for email in fake.emails
+    }
+    for email in fake.emails:
+        account = report.accounts[email]
+        assert account.listed == account.downloaded + account.skipped + account.failed
+    assert sum(account.bytes for account in report.accounts.values()) == progress.bytes
 
 
 @pytest.mark.anyio
@@ -212,6 +229,7 @@ async def test_a_cancelled_export_leaves_no_part_file(
     fake: FakeKlingServer, tmp_path: Path
 ) -> None:
     stalled = anyio.Event()
+    progress = Recorder()
 
     def cdn(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, stream=StalledStream(stalled))
@@ -223,14 +241,17 @@ async def test_a_cancelled_export_leaves_no_part_file(
     ):
 
         async def export() -> None:
-            await export_works(client, tmp_path, emails=fake.emails[:1])
+            await export_works(client, tmp_path, emails=fake.emails[:1], progress=progress)
 
         tg.start_soon(export)
         await stalled.wait()
         assert files(tmp_path, "*.part")  # a download is half-way
         tg.cancel_scope.cancel()
 
-    assert files(tmp_path) == [tmp_path / "manifest.jsonl"]
+    assert files(tmp_path) == [tmp_path / LOCK_NAME, tmp_path / "manifest.jsonl"]
+    assert progress.report is not None
+    assert progress.report.interrupted
+    assert not progress.report.ok
 
 
 @pytest.mark.anyio
@@ -248,7 +269,14 @@ async def test_a_body_shorter_than_promised_fails_the_work(
 
     assert len(report.failed) == work_count(fake)
     assert "ended after 5 of 10 bytes" in report.failed[0].reason
-    assert files(tmp_path) == [tmp_path / "manifest.jsonl"]
+    assert files(tmp_path) == sorted(
+        [tmp_path / LOCK_NAME, tmp_path / "failed.jsonl", tmp_path / "manifest.jsonl"]
+    )
+    failures = [
+        orjson.loads(line) for line in (tmp_path / "failed.jsonl").read_bytes().splitlines()
+    ]
+    assert sorted(f["work_id"] for f in failures) == sorted(f.work_id for f in report.failed)
+    assert all("ended after 5 of 10 bytes" in f["reason"] for f in failures)
 
 
 @pytest.mark.anyio
@@ -374,7 +402,7 @@ def odd_answers(request: httpx2.Request) -> httpx2.Response:
 @pytest.mark.anyio
 async def test_odd_answers_fail_only_their_own_work(tmp_path: Path) -> None:
     async with httpx2.AsyncClient(transport=httpx2.MockTransport(odd_answers)) as http:
-        client = KlingClient(token="user:1-abc", http_client=http, retry=NO_WAIT)
+        client = KlingClient(token="user:1-abc", http_client=http, retry=NO_WAIT, email="a@x")
         report = await export_works(client, tmp_path, page_size=1)
 
     assert report.listed == 5
@@ -391,7 +419,7 @@ async def test_odd_answers_fail_only_their_own_work(tmp_path: Path) -> None:
     }
     assert reasons[3] == "cannot download ftp://cdn.test/3.mp4: not an http(s) URL"
     assert reasons[4].startswith("cannot download the file URL: not a URL")
-    assert [line["path"] for line in manifest(tmp_path)] == ["default/1.mp4"]
+    assert [line["path"] for line in manifest(tmp_path)] == ["a@x/1.mp4"]
 
 
 @pytest.mark.anyio
@@ -403,6 +431,12 @@ async def test_bad_arguments_fail_before_any_request(tmp_path: Path) -> None:
             await export_works(client, tmp_path, concurrency=0)
         with pytest.raises(InvalidInputError, match="content_type"):
             await export_works(client, tmp_path, content_type="gif")
+        with pytest.raises(InvalidInputError, match="since"):
+            await export_works(client, tmp_path, since="2025-01-01")  # type: ignore[arg-type]
+        with pytest.raises(InvalidInputError, match="new_only"):
+            await export_works(client, tmp_path, new_only=1)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInputError, match="email is empty"):
+            await export_works(client, tmp_path, emails=[""])
 
     assert files(tmp_path) == []
 
@@ -420,7 +454,8 @@ async def test_a_work_with_an_out_of_range_timestamp_is_exported_with_a_manifest
         "contentType": task.content_type,
         "createTime": 10**17,
     }
-    fake.add_faults(Fault.body({"history": [{"works": [listed]}]}), path="/assets", method="GET")
+    page = Fault.body({"history": [{"works": [listed]}]})
+    fake.add_faults(page, page, path="/assets", method="GET")  # the token check, then page 1
 
     async with client_for(fake, email=account.email) as client:
         report = await export_works(client, tmp_path, emails=[account.email], concurrency=1)
@@ -432,3 +467,367 @@ async def test_a_work_with_an_out_of_range_timestamp_is_exported_with_a_manifest
     assert line["created_at"] is None
     [file] = files(tmp_path, f"{work_id}.*")
     assert file.read_bytes() == expected_file_bytes(work_id, line["file_type"])
+
+
+# -- one writer per folder ---------------------------------------------------------------------
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root``: relative path -> (size, mtime in ns)."""
+    return {
+        path.relative_to(root).as_posix(): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+class GatedCdn(httpx2.AsyncBaseTransport):
+    """Sends everything to the fake server, but holds CDN downloads until ``open`` is set."""
+
+    def __init__(self) -> None:
+        self.real = httpx2.AsyncHTTPTransport()
+        self.open = anyio.Event()
+        self.waiting = anyio.Event()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.startswith("/_cdn/"):
+            self.waiting.set()
+            await self.open.wait()
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_second_export_into_the_folder_is_refused_and_the_first_completes(
+    fake: FakeKlingServer, tmp_path: Path
+) -> None:
+    gate = GatedCdn()
+    sent: list[httpx2.Request] = []
+
+    async def record(request: httpx2.Request) -> None:
+        sent.append(request)
+
+    async with (
+        httpx2.AsyncClient(transport=gate) as http,
+        httpx2.AsyncClient(event_hooks={"request": [record]}) as second_http,
+        client_for(fake, http_client=http) as first_client,
+        client_for(fake, http_client=second_http) as second_client,
+        anyio.create_task_group() as tg,
+    ):
+        reports: list[ExportReport] = []
+
+        async def first() -> None:
+            reports.append(await export_works(first_client, tmp_path, emails=fake.emails))
+
+        tg.start_soon(first)
+        await gate.waiting.wait()  # the first export holds the folder and is downloading
+        before = await anyio.to_thread.run_sync(tree, tmp_path)
+        with pytest.raises(ExportLockedError) as refused:
+            await export_works(second_client, tmp_path, emails=fake.emails)
+        assert await anyio.to_thread.run_sync(tree, tmp_path) == before  # changed nothing
+        assert [request.url.path for request in sent] == ["/v1/kling/assets"]  # the token check
+        gate.open.set()
+
+    error = refused.value
+    assert (error.pid, error.host) == (os.getpid(), os.uname().nodename)
+    assert error.started is not None
+    assert abs((datetime.now(timezone.utc) - error.started).total_seconds()) < 600
+    assert str(os.getpid()) in str(error)
+    [report] = reports
+    assert report.ok
+    assert report.downloaded == work_count(fake)
+    assert (await verify_export(tmp_path)).ok
+
+
+@pytest.mark.anyio
+async def test_a_lock_left_by_a_killed_process_is_free(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    script = (
+        "import sys, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire();"
+        " print('held', flush=True); sys.stdin.read()"
+    )
+    command = [sys.executable, "-c", script, str(tmp_path / LOCK_NAME)]
+    async with await anyio.open_process(command) as holder:
+        assert holder.stdout is not None
+        said = b""
+        while not said.endswith(b"\n"):
+            said += await holder.stdout.receive()
+        assert said == b"held\n"
+        with pytest.raises(ExportLockedError):
+            await export_works(client, tmp_path, emails=fake.emails)
+        holder.kill()  # SIGKILL: no chance to release anything itself
+        await holder.wait()
+    report = await export_works(client, tmp_path, emails=fake.emails)
+    assert report.ok
+    assert report.downloaded == work_count(fake)
+
+
+# -- nothing untrusted is kept -------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_file_without_a_manifest_line_is_fetched_again_never_adopted(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    await export_works(client, tmp_path, emails=fake.emails)
+    lines = manifest(tmp_path)
+    victim = lines[0]
+    garbage = b"8 bytes!"
+    (tmp_path / victim["path"]).write_bytes(garbage)
+    (tmp_path / "manifest.jsonl").write_bytes(
+        b"".join(orjson.dumps(line) + b"\n" for line in lines[1:])
+    )
+
+    report = await export_works(client, tmp_path, emails=fake.emails)
+
+    assert report.downloaded == 1
+    assert report.replaced == 1
+    assert report.skipped == work_count(fake) - 1
+    data = (tmp_path / victim["path"]).read_bytes()
+    assert data == expected_file_bytes(victim["work_id"], victim["file_type"])
+    assert sorted(manifest(tmp_path), key=lambda line: line["path"]) == sorted(
+        lines, key=lambda line: line["path"]
+    )
+    assert (await verify_export(tmp_path)).ok
+
+
+@pytest.mark.anyio
+async def test_a_file_whose_size_differs_from_its_line_is_fetched_again(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    await export_works(client, tmp_path, emails=fake.emails)
+    victim = manifest(tmp_path)[2]
+    path = tmp_path / victim["path"]
+    path.write_bytes(path.read_bytes()[:-7])  # truncated
+
+    report = await export_works(client, tmp_path, emails=fake.emails)
+
+    assert (report.downloaded, report.replaced, report.already_complete) == (
+        1,
+        1,
+        work_count(fake) - 1,
+    )
+    assert path.read_bytes() == expected_file_bytes(victim["work_id"], victim["file_type"])
+    assert (await verify_export(tmp_path)).ok
+
+
+@pytest.mark.anyio
+async def test_verify_finds_a_flipped_byte_that_the_size_check_cannot(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    await export_works(client, tmp_path, emails=fake.emails)
+    victim = manifest(tmp_path)[1]
+    path = tmp_path / victim["path"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    unverified = await export_works(client, tmp_path, emails=fake.emails)
+    assert unverified.downloaded == 0  # same size: trusted without verify
+    checked = await verify_export(tmp_path)
+    assert checked.changed == [victim["path"]]
+    assert not checked.ok
+
+    verified = await export_works(client, tmp_path, emails=fake.emails, verify=True)
+    assert (verified.downloaded, verified.replaced) == (1, 1)
+    assert path.read_bytes() == expected_file_bytes(victim["work_id"], victim["file_type"])
+    assert (await verify_export(tmp_path)).ok
+
+
+@pytest.mark.anyio
+async def test_verify_export_reports_missing_and_unexpected_files_and_writes_nothing(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    await export_works(client, tmp_path, emails=fake.emails)
+    clean = await verify_export(tmp_path)
+    assert clean.ok
+    assert clean.checked == work_count(fake)
+
+    missing = manifest(tmp_path)[0]["path"]
+    (tmp_path / missing).unlink()
+    stray = f"{folder_for(fake.emails[0])}/notes.txt"
+    (tmp_path / stray).write_text("mine")
+    with (tmp_path / "manifest.jsonl").open("ab") as file:
+        file.write(b"not json\n")
+    before = await anyio.to_thread.run_sync(tree, tmp_path)
+
+    report = await verify_export(tmp_path)
+
+    assert await anyio.to_thread.run_sync(tree, tmp_path) == before
+    assert report.missing == [missing]
+    assert report.unexpected == [stray]
+    assert report.changed == []
+    assert report.bad_lines
+    assert not report.ok
+    assert report.to_dict()["missing"] == [missing]
+    with pytest.raises(InvalidInputError, match="no manifest"):
+        await verify_export(tmp_path / "elsewhere")
+
+
+# -- accounts, failing early ---------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_without_emails_every_account_of_the_subscription_is_exported(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    assert client.email is None
+    report = await export_works(client, tmp_path)
+
+    assert report.ok
+    assert list(report.accounts) == list(fake.emails)
+    assert folders(tmp_path) == sorted(folder_for(email) for email in fake.emails)
+    assert report.downloaded == work_count(fake)
+    assert fake.requests[0].api_path == "/accounts"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [401, 402])
+@pytest.mark.parametrize("named", [True, False])
+async def test_a_refused_first_call_leaves_no_folder_behind(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path, status: int, named: bool
+) -> None:
+    fake.add_faults(Fault.status(status))
+    out = tmp_path / "never"
+    expected = AuthenticationError if status == 401 else PaymentRequiredError
+    with pytest.raises(expected):
+        await export_works(client, out, emails=fake.emails if named else None)
+    assert not out.exists()
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_a_wrong_token_leaves_no_folder_behind(fake: FakeKlingServer, tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    async with KlingClient("user:1-wrong", base_url=fake.base_url, retry=NO_WAIT) as client:
+        with pytest.raises(AuthenticationError):
+            await export_works(client, out, emails=fake.emails)
+    assert not out.exists()
+
+
+# -- incremental runs and dry runs ---------------------------------------------------------------
+
+
+def listing_requests(fake: FakeKlingServer) -> int:
+    return sum(1 for r in fake.requests if r.api_path == "/assets" and r.method == "GET")
+
+
+@pytest.mark.anyio
+@pytest.mark.fake(accounts=2, works_per_account=120, seed=5)
+async def test_new_only_stops_each_account_at_its_first_page_already_exported(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    await export_works(client, tmp_path, emails=fake.emails, page_size=5)
+    full_listing = listing_requests(fake)
+    fake.reset_stats()
+
+    report = await export_works(
+        client, tmp_path, emails=fake.emails, page_size=5, new_only=True, concurrency=4
+    )
+
+    assert report.ok
+    assert report.downloaded == 0
+    # The token check, then per account page 1 (all exported: stop) and at most the window
+    # of 4 pages already requested; against every page of every account without new_only.
+    assert listing_requests(fake) <= 1 + 2 * 4
+    assert full_listing >= 2 * 20
+    assert all(account.listing_complete for account in report.accounts.values())
+
+
+@pytest.mark.anyio
+@pytest.mark.fake(accounts=1, works_per_account=60, seed=9)
+async def test_since_exports_only_works_created_at_or_after_it(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    works = [work async for work in client.assets.iter_works(email=fake.emails[0], page_size=40)]
+    times = sorted({work.create_time for work in works if work.create_time}, reverse=True)
+    cut = times[len(times) // 3]
+    since = datetime.fromtimestamp(cut / 1000, tz=timezone.utc)
+    wanted = {work.work_id for work in works if (work.create_time or 0) >= cut}
+    fake.reset_stats()
+
+    report = await export_works(client, tmp_path, emails=fake.emails, since=since, page_size=5)
+
+    assert report.ok
+    assert {line["work_id"] for line in manifest(tmp_path)} == wanted
+    assert report.listed == len(wanted)
+    # Listings come newest first: it stops soon after the cut instead of listing every page.
+    assert listing_requests(fake) < 1 + len(works) // 5
+
+
+@pytest.mark.anyio
+async def test_a_dry_run_reports_what_would_be_fetched_and_writes_nothing(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "dry"
+    report = await export_works(client, out, emails=fake.emails, dry_run=True)
+
+    assert not out.exists()
+    assert report.dry_run
+    assert report.downloaded == 0
+    assert sum(report.planned.values()) == work_count(fake)
+    for email in fake.emails:
+        assert sum(report.accounts[email].planned.values()) == len(
+            fake.data.account(email).work_ids
+        )
+    assert not any(r.api_path == "/assets/download" for r in fake.requests)
+
+    await export_works(client, out, emails=fake.emails)
+    (out / manifest(out)[0]["path"]).unlink()
+    before = await anyio.to_thread.run_sync(tree, out)
+    again = await export_works(client, out, emails=fake.emails, dry_run=True)
+    assert await anyio.to_thread.run_sync(tree, out) == before
+    assert sum(again.planned.values()) == 1
+    assert again.skipped == work_count(fake) - 1
+
+
+# -- listing runs ahead; failures kept ------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_the_listing_runs_ahead_of_the_downloads(
+    fake: FakeKlingServer, tmp_path: Path
+) -> None:
+    gate = GatedCdn()
+    progress = Recorder()
+    async with (
+        httpx2.AsyncClient(transport=gate) as http,
+        client_for(fake, http_client=http) as client,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(
+            lambda: export_works(
+                client, tmp_path, emails=fake.emails, concurrency=2, page_size=2, progress=progress
+            )
+        )
+        await gate.waiting.wait()
+        with anyio.fail_after(10):
+            while progress.listing_done is None:  # the listing completes with downloads held
+                await anyio.wait_all_tasks_blocked()
+                await anyio.lowlevel.checkpoint()
+        assert progress.finished_when_listed == 0
+        assert progress.listing_done == work_count(fake)
+        gate.open.set()
+    assert progress.report is not None
+    assert progress.report.downloaded == work_count(fake)
+
+
+@pytest.mark.anyio
+async def test_failed_jsonl_is_rewritten_by_every_run(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    fake.add_faults(*[Fault.status(404)] * 2, path="/assets/download")
+    first = await export_works(client, tmp_path, emails=fake.emails, concurrency=1)
+    lines = (tmp_path / "failed.jsonl").read_bytes().splitlines()
+    assert len(lines) == len(first.failed) == 2
+    assert {orjson.loads(line)["work_id"] for line in lines} == {f.work_id for f in first.failed}
+    assert not first.ok
+
+    second = await export_works(client, tmp_path, emails=fake.emails)
+    assert second.ok
+    assert second.downloaded == 2
+    assert not (tmp_path / "failed.jsonl").exists()
+    assert (await verify_export(tmp_path)).ok

@@ -27,7 +27,7 @@ from kling_async import (
     NotFoundError,
     RateLimitError,
 )
-from kling_async._export import export_works
+from kling_async.export import export_works
 from kling_async.testing import FAST_RETRY, FakeKlingServer, Fault, expected_file_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.fake(accounts=1, works_per_account=6, seed=4)]

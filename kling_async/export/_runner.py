@@ -143,7 +143,7 @@ class _Export:
         self.since_ms = since_ms
         self.new_only = new_only
         self.page_size = page_size
-        self.complete = manifest.work_ids()  # by folder: works with a trusted line at the start
+        self.complete: dict[str, set[int]] = {}  # by folder: works with a trusted line
         self.seen: dict[str, set[int]] = {}
         self.folders: set[str] = set()
 
@@ -153,6 +153,7 @@ class _Export:
         self, pages: batch.ConcurrentPages[AssetsPage], jobs: MemoryObjectSendStream[_Job] | None
     ) -> None:
         """Turn every distinct listed work into a job (or, in a dry run, a plan)."""
+        self.complete = self.manifest.work_ids()  # the manifest is loaded by now
         ended: set[str | None] = set()
         async with pages:
             async for item in pages:
@@ -326,13 +327,21 @@ def _prepare(out: Path, manifest: Manifest, verify: bool) -> tuple[int, int]:
     return removed, manifest.load(verify=verify)
 
 
-async def _accounts(client: KlingClient, emails: Iterable[str] | str | None) -> list[str]:
-    """The accounts to export: those given (each once), else every account of the token."""
+async def _accounts(
+    client: KlingClient, emails: Iterable[str] | str | None
+) -> tuple[list[str], bool]:
+    """The accounts to export, and whether the token is still to be checked.
+
+    Those given (each once), else the client's default account, else every account of the
+    subscription (GET /accounts, which checks the token on the way).
+    """
     given = normalize_emails(emails)
     if given is not None:
-        return list(given)
+        return list(given), True
+    if client.email is not None:
+        return [client.email], True
     accounts = await client.accounts.list()
-    return [account.email for account in accounts]
+    return [account.email for account in accounts], False
 
 
 async def export_works(
@@ -359,8 +368,9 @@ async def export_works(
     Args:
         client: the API client (its retry policy also covers the CDN downloads).
         out_dir: the export folder; created when missing, resumed when it holds an export.
-        emails: the accounts (a single string is one; case does not matter); None: every
-            account of the subscription (GET /accounts).
+        emails: the accounts (a single string is one; case does not matter); None: the
+            client's default account when it has one, else every account of the subscription
+            (GET /accounts).
         content_type: only works of this content type.
         file_type: download this type for every work instead of choosing per work.
         since: only works created at or after this moment (a naive datetime is UTC).
@@ -393,8 +403,8 @@ async def export_works(
     )
     progress = progress if progress is not None else ExportProgress()
     out = Path(out_dir)
-    accounts = await _accounts(client, emails)
-    if emails is not None and accounts:  # GET /accounts did not check the token: this does
+    accounts, unchecked = await _accounts(client, emails)
+    if unchecked and accounts:  # the token is checked before anything is written
         await client.assets.list(email=accounts[0], page_size=1, content_type=content_type)
     report = ExportReport(
         out, accounts={account: AccountReport(account) for account in accounts}, dry_run=dry_run

@@ -38,7 +38,7 @@ from kling_async import (
     batch,
     cli,
 )
-from kling_async._export import export_works
+from kling_async.export import export_works
 from kling_async.testing import FAST_RETRY, FakeKlingServer
 
 AREA = "bad input"
