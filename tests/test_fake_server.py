@@ -22,8 +22,10 @@ import httpx2
 import orjson
 import pytest
 
-from kling_async.testing import FakeKlingServer, Fault, expected_file_bytes, serve_forever
+from kling_async.testing import Dataset, FakeKlingServer, Fault, expected_file_bytes, serve_forever
 from kling_async.testing.__main__ import main as standalone_main
+from kling_async.testing._app import build_app
+from kling_async.testing._state import ServerState
 
 pytestmark = [
     pytest.mark.anyio,
@@ -58,6 +60,10 @@ ELEMENT_KEYS = {
     "id", "name", "userId", "type", "description", "cover", "resources", "tagList",
     "currentVersion", "createTime", "updateTime", "favored", "official",
 }  # fmt: skip
+ACCOUNT_KEYS = {"email", "session", "maxJobs", "password"}
+SESSION_KEYS = {"userId", "ExpireTime", "ExpireTimeUTC"}
+BALANCE_KEYS = {"points", "tickets", "nextApplyTime", "total"}
+GRANT_KEYS = {"orderId", "type", "amount", "balance", "startTime", "endTime"}
 TEN_IDS_MESSAGE = (
     "Parameter id ({}) must be a numeric string or a comma-separated list of up to 10 "
     "numeric strings"
@@ -146,6 +152,8 @@ async def test_a_server_that_is_not_running_has_no_address() -> None:
         ("DELETE", "/assets/uploaded"),
         ("GET", "/assets/download"),
         ("GET", "/elements/u_123456789012345"),
+        ("GET", "/accounts"),
+        ("GET", "/accounts/nobody@example.com"),
     ],
 )
 async def test_every_endpoint_requires_the_exact_bearer_token(
@@ -650,6 +658,99 @@ async def test_element_of_another_account_is_404(
     assert (await client.get(f"/elements/{other}")).status_code == 404
 
 
+# -- GET /accounts, GET /accounts/{email} ---------------------------------------------------
+
+
+async def test_accounts_lists_every_account_keyed_by_email_in_order(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    response = await client.get("/accounts")
+    assert response.status_code == 200
+    accounts = response.json()
+    assert list(accounts) == list(fake.emails)
+    for email_address, account in accounts.items():
+        record = fake.data.account(email_address)
+        assert set(account) == ACCOUNT_KEYS  # no balance in the listing
+        assert account["email"] == email_address
+        assert account["password"] == "\u2026secured\u2026"
+        assert account["maxJobs"] == record.max_jobs
+        assert 1 <= account["maxJobs"] <= 50
+        session = account["session"]
+        assert set(session) == SESSION_KEYS
+        assert session["userId"] == str(record.user_id)
+        expires = datetime.datetime.fromtimestamp(session["ExpireTime"], datetime.timezone.utc)
+        assert session["ExpireTimeUTC"] == expires.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+async def test_accounts_accepts_a_trailing_slash(client: httpx2.AsyncClient) -> None:
+    with_slash = await client.get("/accounts/")
+    assert with_slash.status_code == 200
+    assert with_slash.content == (await client.get("/accounts")).content
+
+
+async def test_an_accounts_balance_totals_its_grants(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    grant_counts = []
+    for email_address in fake.emails:
+        response = await client.get(f"/accounts/{email_address}")
+        assert response.status_code == 200
+        account = response.json()
+        assert set(account) == ACCOUNT_KEYS | {"balance"}
+        balance = account["balance"]
+        assert set(balance) == BALANCE_KEYS
+        assert all(set(grant) == GRANT_KEYS for grant in balance["points"])
+        assert balance["total"] == sum(grant["balance"] for grant in balance["points"])
+        assert all(0 <= grant["balance"] <= grant["amount"] for grant in balance["points"])
+        assets = (await client.get("/assets", params={"email": email_address})).json()
+        assert balance["points"][0] == assets["userPoints"]["points"][0]
+        assert balance["tickets"] == assets["userTickets"]["ticket"]
+        assert balance["nextApplyTime"] == balance["points"][0]["endTime"]
+        grant_counts.append(len(balance["points"]))
+    assert grant_counts == [2, 3, 1]
+
+
+async def test_an_account_is_found_in_any_case_and_recorded(
+    fake: FakeKlingServer, bare: httpx2.AsyncClient
+) -> None:
+    wanted = fake.emails[1]
+    response = await bare.get(f"/accounts/{wanted.upper()}", headers=auth(fake))
+    assert response.status_code == 200
+    assert response.json()["email"] == wanted
+    assert fake.requests[-1].email == wanted
+
+
+async def test_an_unknown_account_is_404_with_an_error_body(client: httpx2.AsyncClient) -> None:
+    response = await client.get("/accounts/nobody@example.com")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Account nobody@example.com not found"}
+
+
+async def test_accounts_is_404_when_no_account_is_configured() -> None:
+    # FakeKlingServer always has an account; an empty dataset reaches the app only directly.
+    state = ServerState(Dataset(accounts=(), seed=0), "user:1-abc", latency=0, jitter=0, seed=0)
+    transport = httpx2.ASGITransport(app=build_app(state))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://fake") as http:
+        response = await http.get(
+            "/v1/kling/accounts", headers={"Authorization": "Bearer user:1-abc"}
+        )
+    assert response.status_code == 404
+    assert set(response.json()) == {"error"}
+
+
+async def test_faults_apply_to_the_accounts_endpoints(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    fake.add_faults(Fault.status(429, retry_after=1), Fault.malformed_json(), path="/accounts")
+    limited = await client.get("/accounts")
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "1")
+    malformed = await client.get(f"/accounts/{fake.emails[0]}")
+    assert malformed.status_code == 200
+    with pytest.raises(ValueError):  # noqa: PT011 - any JSON decoding error
+        malformed.json()
+    assert [r.fault for r in fake.requests] == ["status", "malformed_json"]
+
+
 # -- determinism and size ---------------------------------------------------------------------
 
 
@@ -665,6 +766,8 @@ async def fetch_everything(fake: FakeKlingServer) -> list[bytes]:
             bodies.append(uploads.content)
             for element in fake.data.account(email_address).elements:
                 bodies.append((await http.get(f"/elements/{element.id}", params=params)).content)
+            bodies.append((await http.get(f"/accounts/{email_address}")).content)
+        bodies.append((await http.get("/accounts")).content)
         return bodies
 
 

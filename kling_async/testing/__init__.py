@@ -14,7 +14,8 @@ Run one in its own process with ``python -m kling_async.testing --help``.
 Error statuses where the service's documentation is silent: an unknown ``email`` is 404, an
 unknown work ID in a download is 404, an unknown element is 404, a requested file type the
 work does not offer is 400, and deleting IDs that do not exist is not an error (they are
-simply not in ``ids``).
+simply not in ``ids``). GET /accounts/{email} matches the email in any case; its 404 for an
+unknown account, like every error, has an ``{"error": ...}`` body.
 """
 
 from ._data import (

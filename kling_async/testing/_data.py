@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -17,6 +18,7 @@ __all__ = [
     "CONTENT_TYPES",
     "FILE_TYPES",
     "NOW_MS",
+    "PASSWORD_MASK",
     "AccountData",
     "Dataset",
     "ElementRecord",
@@ -35,6 +37,10 @@ CONTENT_TYPES = ("video", "image", "audio")
 #: File types the download endpoint knows, as the API spells them.
 FILE_TYPES = ("MP4", "MP3", "WAV", "PNG")
 
+#: What GET /accounts shows in place of every account's password.
+PASSWORD_MASK = "\u2026secured\u2026"
+
+_DAY_MS = 86_400_000
 _CDN = "https://s21-kling.klingai.com"
 _UPLOAD_CDN = "https://v15-kling.klingai.com"
 
@@ -296,6 +302,10 @@ class AccountData:
         uploads: uploaded assets, newest first, including any deleted through the API.
         elements: elements, newest first.
         deleted_upload_ids: IDs of uploads deleted through ``DELETE /assets/uploaded``.
+
+    What GET /accounts reports (`max_jobs`, the session, the balance) is derived from
+    `user_id` and `index`, so it follows the seed without drawing from the generator that
+    makes the records.
     """
 
     index: int
@@ -352,6 +362,65 @@ class AccountData:
     def element(self, element_id: str) -> ElementRecord | None:
         """The element with this ID, or None."""
         return self._elements_by_id.get(element_id)
+
+    @property
+    def max_jobs(self) -> int:
+        """How many generations useapi.net runs on the account at once: 1 to 10."""
+        return 1 + self.user_id % 10
+
+    @property
+    def session_expire_time(self) -> int:
+        """When the account's Kling session expires, in seconds since the epoch (whole hours)."""
+        return NOW_MS // 1000 + (3 * 24 + self.user_id % (25 * 24)) * 3_600
+
+    @property
+    def points_grants(self) -> tuple[dict[str, Any], ...]:
+        """The credit grants of the account's balance, as GET /accounts/{email} sends them.
+
+        The first is the plan grant GET /assets shows in ``userPoints``; after it come
+        ``(index + 1) % 3`` top-ups (so the first of three accounts has one, the second two,
+        the third none), each partly spent.
+        """
+        top_ups = [
+            {
+                "orderId": str(920_000_000 + self.user_id + n),
+                "type": "purchase",
+                "amount": 10_000 * (n + 1),
+                "balance": 10_000 * (n + 1) - (self.user_id // 10 + n) % 5 * 1_000,
+                "startTime": NOW_MS - (n + 2) * 7 * _DAY_MS,
+                "endTime": NOW_MS + (365 - (n + 2) * 7) * _DAY_MS,
+            }
+            for n in range((self.index + 1) % 3)
+        ]
+        return (self._plan_grant(), *top_ups)
+
+    def render_account(self, *, balance: bool) -> dict[str, Any]:
+        """The account as GET /accounts lists it; with ``balance``, as GET /accounts/{email} does.
+
+        The balance's ``total`` is the sum of its grants' ``balance``.
+        """
+        expires = self.session_expire_time
+        body: dict[str, Any] = {
+            "email": self.email,
+            "session": {
+                "userId": str(self.user_id),
+                "ExpireTime": expires,
+                "ExpireTimeUTC": datetime.fromtimestamp(expires, timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%S.000Z"
+                ),
+            },
+            "maxJobs": self.max_jobs,
+            "password": PASSWORD_MASK,
+        }
+        if balance:
+            grants = self.points_grants
+            body["balance"] = {
+                "points": list(grants),
+                "tickets": self._ticket_grants(),
+                "nextApplyTime": grants[0]["endTime"],
+                "total": sum(grant["balance"] for grant in grants),
+            }
+        return body
 
     # -- rendering to the wire shapes -------------------------------------------------------
 
@@ -532,7 +601,7 @@ class AccountData:
     def render_assets_page(self, tasks: Sequence[TaskRecord]) -> dict[str, Any]:
         """A whole GET /assets body holding ``tasks`` as its history."""
         seed = self.user_id
-        used = (seed % 40) * 3_500
+        plan = self._plan_grant()
         return {
             "limitations": [
                 {"type": "mmu_txt2img_aiweb", "remaining": 10_000 - seed % 500, "limit": 10_000},
@@ -540,34 +609,36 @@ class AccountData:
                 {"type": "m2v_img2video_hq", "remaining": 10_000 - seed % 200, "limit": 10_000},
             ],
             "history": [self.render_history_entry(task) for task in tasks],
-            "userPoints": {
-                "points": [
-                    {
-                        "orderId": str(900_000_000 + seed),
-                        "type": "plan",
-                        "amount": 300_000,
-                        "balance": 300_000 - used,
-                        "startTime": NOW_MS - 20 * 86_400_000,
-                        "endTime": NOW_MS + 11 * 86_400_000,
-                    }
-                ],
-                "total": 300_000 - used,
-            },
-            "userTickets": {
-                "ticket": [
-                    {
-                        "orderId": str(910_000_000 + seed + n),
-                        "type": kind,
-                        "packageType": "reward",
-                        "amount": n + 1,
-                        "balance": n + 1,
-                        "startTime": NOW_MS - 21 * 86_400_000,
-                        "endTime": NOW_MS + 10 * 86_400_000,
-                    }
-                    for n, kind in enumerate(("priority", "extend", "hq_5s"))
-                ]
-            },
+            "userPoints": {"points": [plan], "total": plan["balance"]},
+            "userTickets": {"ticket": self._ticket_grants()},
         }
+
+    def _plan_grant(self) -> dict[str, Any]:
+        """The account's monthly plan grant of credits, partly spent."""
+        used = (self.user_id % 40) * 3_500
+        return {
+            "orderId": str(900_000_000 + self.user_id),
+            "type": "plan",
+            "amount": 300_000,
+            "balance": 300_000 - used,
+            "startTime": NOW_MS - 20 * _DAY_MS,
+            "endTime": NOW_MS + 11 * _DAY_MS,
+        }
+
+    def _ticket_grants(self) -> list[dict[str, Any]]:
+        """The account's tickets, one grant per kind."""
+        return [
+            {
+                "orderId": str(910_000_000 + self.user_id + n),
+                "type": kind,
+                "packageType": "reward",
+                "amount": n + 1,
+                "balance": n + 1,
+                "startTime": NOW_MS - 21 * _DAY_MS,
+                "endTime": NOW_MS + 10 * _DAY_MS,
+            }
+            for n, kind in enumerate(("priority", "extend", "hq_5s"))
+        ]
 
 
 def _task_info(task: TaskRecord) -> dict[str, Any]:

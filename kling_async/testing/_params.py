@@ -18,6 +18,7 @@ from ._responses import APIError, invalid_parameters
 from ._state import ServerState
 
 __all__ = [
+    "account_in_path",
     "content_type_param",
     "json_object_body",
     "paginate",
@@ -58,14 +59,32 @@ def requested_account(
             )
         found = accounts[0]
     else:
-        try:
-            found = state.dataset.account(email)
-        except KeyError:
-            raise APIError(404, f"Account {email} not found") from None
+        found = _known_account(state, email)
+    _note_account(request, found)
+    return found
+
+
+def account_in_path(request: Request, state: ServerState) -> AccountData:
+    """The account the ``{email}`` path parameter names, in any case; 404 when none does.
+
+    The account's email goes into the request's log entry.
+    """
+    found = _known_account(state, request.path_params["email"])
+    _note_account(request, found)
+    return found
+
+
+def _known_account(state: ServerState, email: str) -> AccountData:
+    try:
+        return state.dataset.account(email)
+    except KeyError:
+        raise APIError(404, f"Account {email} not found") from None
+
+
+def _note_account(request: Request, account: AccountData) -> None:
     record = recorded_request(request.scope)
     if record is not None:
-        record.email = found.email
-    return found
+        record.email = account.email
 
 
 def positive_int_param(request: Request, name: str, default: int) -> int:

@@ -23,6 +23,7 @@ from ._files import (
     zip_members,
 )
 from ._params import (
+    account_in_path,
     content_type_param,
     paginate,
     parse_file_types,
@@ -111,6 +112,19 @@ async def _get_element(request: Request, state: ServerState) -> Response:
     return json_response(account.render_element(element))
 
 
+async def _list_accounts(request: Request, state: ServerState) -> Response:
+    accounts = state.dataset.accounts
+    if not accounts:
+        raise APIError(404, "No account is configured")
+    return json_response(
+        {account.email: account.render_account(balance=False) for account in accounts}
+    )
+
+
+async def _get_account(request: Request, state: ServerState) -> Response:
+    return json_response(account_in_path(request, state).render_account(balance=True))
+
+
 # -- the CDN behind download cdnUrls ----------------------------------------------------------
 
 
@@ -145,6 +159,8 @@ API_ENDPOINTS: tuple[tuple[str, str, Handler], ...] = (
     ("DELETE", "/assets/uploaded", _delete_uploads),
     ("GET", "/assets/download", _download),
     ("GET", "/elements/{element_id}", _get_element),
+    ("GET", "/accounts", _list_accounts),
+    ("GET", "/accounts/{email}", _get_account),
 )
 
 #: The CDN: (method, path, handler).
