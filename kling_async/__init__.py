@@ -32,6 +32,9 @@ from ._exceptions import (
 )
 from ._http import HTTPBackend
 from ._models import (
+    Account,
+    AccountBalance,
+    AccountSession,
     AssetsPage,
     DeleteResult,
     DownloadFileType,
@@ -58,6 +61,7 @@ from ._models import (
 )
 from ._pagination import PageSource
 from ._resources import (
+    AccountsResource,
     AssetsListOptions,
     AssetsResource,
     ElementsResource,
@@ -78,7 +82,11 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "Account",
+    "AccountBalance",
     "AccountError",
+    "AccountSession",
+    "AccountsResource",
     "AssetsListOptions",
     "AssetsPage",
     "AssetsResource",

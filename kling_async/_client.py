@@ -45,7 +45,7 @@ from ._http import (
 )
 from ._params import normalize_email, shown
 from ._redact import Redactor, without_query
-from ._resources import AssetsResource, ElementsResource, UploadsResource
+from ._resources import AccountsResource, AssetsResource, ElementsResource, UploadsResource
 from ._retry import RetryPolicy, parse_retry_after
 from ._types import NOT_GIVEN, CallContext, NotGiven, TimeoutTypes
 from ._version import __version__
@@ -120,6 +120,8 @@ class KlingClient:
     """GET and DELETE /assets/uploaded: uploaded files."""
     elements: ElementsResource
     """GET /elements/{elementId}."""
+    accounts: AccountsResource
+    """GET /accounts and GET /accounts/{email}: the configured Kling accounts."""
 
     def __init__(
         self,
@@ -219,6 +221,7 @@ class KlingClient:
         self.assets = AssetsResource(requester)
         self.uploads = UploadsResource(requester)
         self.elements = ElementsResource(requester)
+        self.accounts = AccountsResource(requester)
 
     # -- configuration -------------------------------------------------------------------
 

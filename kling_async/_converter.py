@@ -1,16 +1,20 @@
 """The one converter between the server's JSON and the models of `_models`.
 
-Every rule about the wire lives here, none on the model classes:
+Every rule about the wire lives here; the model classes only declare their attributes:
 
 * Names: an attribute's wire name is its camelCase spelling (``work_id`` <-> ``workId``),
-  computed from the attribute name, never listed by hand.
+  computed from the attribute name, never listed by hand; the one exception is a field the
+  server names against its own convention, which says so in its ``wire_name`` metadata
+  (``ExpireTime`` for `AccountSession.expire_time`).
 * Unknown wire fields are ignored; a missing field or a ``null`` becomes the attribute's
   default (``None``, an empty tuple, an empty dict). An attribute without a default (what
   names the object, such as `Work.work_id`) is required: missing or ``null``, it does not fit.
 * Types are checked, not coerced: an ``int`` takes a JSON integer of any size (or an integral
   number up to 2**53 such as ``5041.0``), never a boolean or a string; a ``float`` takes any
   number; a ``str`` only a string; a ``bool`` only a boolean; a model or a ``dict`` only an
-  object; a ``tuple[X, ...]`` only an array; ``Any`` takes anything.
+  object; a ``tuple[X, ...]`` only an array; ``Any`` takes anything. A ``dict[str, X]`` whose
+  ``X`` is not ``Any`` (an object keyed by, say, email) takes an object whose every value fits
+  ``X``; its paths name the key, e.g. ``$["a@example.com"].email``.
 
 The type rules are stated once, in the table `_RULES`: for each kind of type, what a value
 must be to fit, as Python source (``{v}.__class__ is int``), how it becomes the attribute's
@@ -105,6 +109,15 @@ def _is_object_type(tp: Any) -> bool:
     return (get_origin(tp) or tp) in (dict, Mapping)
 
 
+def _value_type(tp: Any) -> Any | None:
+    """The ``X`` of ``dict[str, X]`` when ``X`` is not ``Any``; else None."""
+    if get_origin(tp) is dict:
+        args = get_args(tp)
+        if len(args) == 2 and args[0] is str and args[1] is not Any:
+            return args[1]
+    return None
+
+
 @attrs.frozen
 class _Slot:
     """A place a JSON value goes: a model attribute, an array item, a whole response.
@@ -151,7 +164,7 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
         _Field(
             name=attribute.name,
             alias=attribute.alias or attribute.name,
-            key=wire_name(attribute.name),
+            key=attribute.metadata.get("wire_name") or wire_name(attribute.name),
             slot=_Slot(_without_none(attribute.type), attribute.default),
         )
         for attribute in attrs.fields(cls)
@@ -234,6 +247,20 @@ class _ObjectRule(_Rule):
         return f"dict({v})"
 
 
+class _MapRule(_Rule):
+    """``dict[str, X]``: an object whose every value fits ``X``, its keys kept as they are."""
+
+    def value(self, tp: Any, v: str, code: _Code) -> str:
+        k, x = code.variable(), code.variable()
+        item = code.expression(_slot_of_type(_value_type(tp)), x)
+        return f"{{{k}: {item} for {k}, {x} in {v}.items()}}"
+
+    def parts(self, tp: Any, value: Any) -> Iterator[tuple[str, Any, _Slot, bool]]:
+        slot = _slot_of_type(_value_type(tp))
+        for key, item in value.items():
+            yield f"[{json.dumps(key, ensure_ascii=False)}]", item, slot, True
+
+
 class _ArrayRule(_Rule):
     """``tuple[X, ...]``: an array whose every item fits ``X`` (``X | None`` takes nulls)."""
 
@@ -267,6 +294,7 @@ _RULES: tuple[tuple[Callable[[Any], bool], _Rule], ...] = (
     (lambda tp: tp is float, _Rule("a number", "{v}.__class__ is float", _float_or_fail)),
     (lambda tp: tp is str, _Rule("a string", "{v}.__class__ is str")),
     (lambda tp: tp is bool, _Rule("a boolean", "{v}.__class__ is bool")),
+    (lambda tp: _value_type(tp) is not None, _MapRule("an object", "{v}.__class__ is dict")),
     (_is_object_type, _ObjectRule("an object", "{v}.__class__ is dict")),
     (lambda tp: _item_type(tp) is not None, _ArrayRule("an array", "{v}.__class__ is list")),
     (attrs.has, _ModelRule("an object", "{v}.__class__ is dict")),
@@ -551,6 +579,9 @@ def _validation_error(
 
 
 def _type_name(cls: Any) -> str:
+    item = _value_type(cls)
+    if item is not None:
+        return f"dict[str, {_type_name(item)}]"
     return getattr(cls, "__name__", None) or repr(cls)
 
 
@@ -643,4 +674,7 @@ def _rekey(value: Any, tp: Any, *, to_wire: bool) -> Any:
     item = _item_type(tp)
     if item is not None and value.__class__ is list:
         return [_rekey(element, item, to_wire=to_wire) for element in value]
+    item = _value_type(tp)
+    if item is not None and value.__class__ is dict:
+        return {key: _rekey(element, item, to_wire=to_wire) for key, element in value.items()}
     return value

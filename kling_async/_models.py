@@ -7,11 +7,11 @@ timezone-aware UTC datetimes.
 
 The server documents every field as optional. The models take it at its word except for what
 names an object: `Work.work_id` and `Work.task_id`, `Task.id`, `UploadedAsset.id`,
-`Element.id`, `Voice.id` and `DownloadResult.cdn_url` are required, with no default, and a
-response without one (or with ``null``) is a `ResponseValidationError` naming the field's
-wire path, e.g. ``$.history[0].works[2].workId``. Every other attribute has a default:
-``None`` for a scalar or a nested object, an empty tuple for a list, an empty dict for a
-free-form object.
+`Element.id`, `Voice.id`, `DownloadResult.cdn_url` and `Account.email` are required, with no
+default, and a response without one (or with ``null``) is a `ResponseValidationError` naming
+the field's wire path, e.g. ``$.history[0].works[2].workId``. Every other attribute has a
+default: ``None`` for a scalar or a nested object, an empty tuple for a list, an empty dict
+for a free-form object.
 
 How JSON becomes these classes (and back) is the converter's business, in `_converter`.
 
@@ -29,6 +29,9 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "Account",
+    "AccountBalance",
+    "AccountSession",
     "AssetsPage",
     "DeleteResult",
     "DownloadFileType",
@@ -72,6 +75,24 @@ def datetime_from_ms(milliseconds: int | None) -> datetime | None:
         return _EPOCH + timedelta(milliseconds=milliseconds)
     except OverflowError:
         return None
+
+
+def datetime_from_iso(text: str | None) -> datetime | None:
+    """Turn an ISO 8601 date and time (``"2026-01-01T00:00:00.000Z"``) into an aware UTC datetime.
+
+    ``None``, a string that is not such a date, and one without a UTC offset give ``None``.
+    """
+    if not text:
+        return None
+    if text[-1:] in ("Z", "z"):  # fromisoformat takes "Z" only from Python 3.11 on
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(timezone.utc)
 
 
 def _free_form() -> Any:
@@ -404,6 +425,16 @@ class PointsGrant:
     start_time: int | None = None
     end_time: int | None = None
 
+    @property
+    def starts_at(self) -> datetime | None:
+        """`start_time` as an aware UTC datetime; None when unset or out of range."""
+        return datetime_from_ms(self.start_time)
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """`end_time` as an aware UTC datetime; None when unset or out of range."""
+        return datetime_from_ms(self.end_time)
+
 
 @attrs.frozen
 class UserPoints:
@@ -439,6 +470,16 @@ class Ticket:
     balance: int | None = None
     start_time: int | None = None
     end_time: int | None = None
+
+    @property
+    def starts_at(self) -> datetime | None:
+        """`start_time` as an aware UTC datetime; None when unset or out of range."""
+        return datetime_from_ms(self.start_time)
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """`end_time` as an aware UTC datetime; None when unset or out of range."""
+        return datetime_from_ms(self.end_time)
 
 
 @attrs.frozen
@@ -652,3 +693,78 @@ class Element:
     def updated_at(self) -> datetime | None:
         """`update_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.update_time)
+
+
+# --- GET /accounts, GET /accounts/{email} ----------------------------------------------------
+
+
+@attrs.frozen
+class AccountSession:
+    """The session useapi.net holds with Kling for an account.
+
+    The service spells two of its fields in PascalCase (``ExpireTime``, ``ExpireTimeUTC``);
+    the attributes are snake_case all the same.
+
+    Attributes:
+        user_id: the Kling user the session signed in as, a string.
+        expire_time: when the session expires, as the service sends it. Its unit is not
+            documented (the service's examples read as seconds), so it stays a raw number;
+            `expires_at` reads `expire_time_utc` instead.
+        expire_time_utc: when the session expires, as an ISO 8601 UTC string.
+    """
+
+    user_id: str | None = None
+    expire_time: int | None = attrs.field(default=None, metadata={"wire_name": "ExpireTime"})
+    expire_time_utc: str | None = attrs.field(default=None, metadata={"wire_name": "ExpireTimeUTC"})
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """`expire_time_utc` as an aware UTC datetime; None when unset or not a date."""
+        return datetime_from_iso(self.expire_time_utc)
+
+
+@attrs.frozen
+class AccountBalance:
+    """An account's credits as Kling counts them at the time of the call.
+
+    Attributes:
+        points: every grant of credits (a plan's allowance, a purchase), in the server's order.
+        tickets: the account's tickets, as free-form JSON (their shape is not documented).
+        next_apply_time: when the plan's next allowance arrives, in ms.
+        total: the credits left, as the service counts them (it does not promise this is the
+            sum of the grants' `PointsGrant.balance`).
+    """
+
+    points: tuple[PointsGrant, ...] = ()
+    tickets: tuple[Any, ...] = _free_form()
+    next_apply_time: int | None = None
+    total: int | None = None
+
+    @property
+    def next_apply_at(self) -> datetime | None:
+        """`next_apply_time` as an aware UTC datetime; None when unset or out of range."""
+        return datetime_from_ms(self.next_apply_time)
+
+
+@attrs.frozen
+class Account:
+    """A Kling account configured on the useapi.net subscription.
+
+    GET /accounts lists them (`KlingClient.accounts.list`); GET /accounts/{email}
+    (`KlingClient.accounts.get`) gives one with its live `balance`.
+
+    Attributes:
+        email: the account's email, what the other endpoints take as ``email``.
+        session: the session useapi.net holds with Kling.
+        max_jobs: how many generations useapi.net runs on the account at once.
+        password: the password as the service shows it: always masked, never the real one.
+        balance: the account's credits; only GET /accounts/{email} sends them.
+        error: what went wrong when useapi.net last signed in, when something did.
+    """
+
+    email: str
+    session: AccountSession | None = None
+    max_jobs: int | None = None
+    password: str | None = None
+    balance: AccountBalance | None = None
+    error: str | None = None

@@ -15,6 +15,9 @@ from kling_async import _models
 from kling_async._converter import decode_json, unstructure
 from kling_async._exceptions import ResponseValidationError
 from kling_async._models import (
+    Account,
+    AccountBalance,
+    AccountSession,
     AssetsPage,
     DeleteResult,
     DownloadFileType,
@@ -49,6 +52,7 @@ IDENTITY: dict[type[Any], dict[str, Any]] = {
     Element: {"id": "u_900000000000001"},
     Voice: {"id": 42},
     DownloadResult: {"cdn_url": "https://media.example.org/dl/bundle.zip"},
+    Account: {"email": "amy@example.org"},
 }
 """The attributes that name an object, with a value each: the models' only required ones."""
 
@@ -289,6 +293,34 @@ def download_payload() -> dict[str, Any]:
     return {"cdnUrl": "https://media.example.org/dl/bundle.zip", "status": "success"}
 
 
+def account_payload() -> dict[str, Any]:
+    return {
+        "email": "amy@example.org",
+        "session": {
+            "userId": "8080",
+            "ExpireTime": 1767225600,
+            "ExpireTimeUTC": "2026-01-01T00:00:00.000Z",
+        },
+        "maxJobs": 4,
+        "password": "(masked)",
+        "balance": {
+            "points": [
+                {
+                    "orderId": "ord-1",
+                    "type": "plan",
+                    "amount": 66000,
+                    "balance": 4321,
+                    "startTime": 1745000000000,
+                    "endTime": 1747600000000,
+                }
+            ],
+            "tickets": [{"kind": "priority"}, 3],
+            "nextApplyTime": 1747600000000,
+            "total": 4321,
+        },
+    }
+
+
 def decode(payload: dict[str, Any], cls: type[Any]) -> Any:
     return decode_json(orjson.dumps(payload), cls)
 
@@ -497,6 +529,60 @@ def test_element_decodes_with_resources_and_voices() -> None:
     assert (element.create_time, element.update_time) == (1736640000000, 1736640000999)
 
 
+def test_account_decodes_with_its_session_and_balance() -> None:
+    account = decode(account_payload(), Account)
+
+    assert account == Account(
+        email="amy@example.org",
+        session=AccountSession(
+            user_id="8080", expire_time=1767225600, expire_time_utc="2026-01-01T00:00:00.000Z"
+        ),
+        max_jobs=4,
+        password="(masked)",
+        balance=AccountBalance(
+            points=(
+                PointsGrant(
+                    order_id="ord-1",
+                    type="plan",
+                    amount=66000,
+                    balance=4321,
+                    start_time=1745000000000,
+                    end_time=1747600000000,
+                ),
+            ),
+            tickets=({"kind": "priority"}, 3),
+            next_apply_time=1747600000000,
+            total=4321,
+        ),
+    )
+    assert hash(account) == hash(decode(account_payload(), Account))
+
+
+def test_the_sessions_pascal_case_wire_names_hold_both_ways() -> None:
+    session = decode(account_payload(), Account).session
+
+    wire = unstructure(session)
+
+    assert wire == {
+        "userId": "8080",
+        "ExpireTime": 1767225600,
+        "ExpireTimeUTC": "2026-01-01T00:00:00.000Z",
+    }
+    assert decode(wire, AccountSession) == session
+    assert decode({"expireTime": 5}, AccountSession).expire_time is None  # not the wire name
+
+
+def test_accounts_keyed_by_email_decode_into_a_dict_of_accounts() -> None:
+    accounts = decode_json(
+        orjson.dumps({"amy@example.org": account_payload(), "bo@example.org": {"email": "bo@x"}}),
+        dict[str, Account],
+    )
+
+    assert list(accounts) == ["amy@example.org", "bo@example.org"]
+    assert accounts["amy@example.org"] == decode(account_payload(), Account)
+    assert accounts["bo@example.org"] == Account(email="bo@x")
+
+
 # --- Names and defaults -------------------------------------------------------------------
 
 
@@ -556,6 +642,7 @@ IDENTITY_ON_THE_WIRE = [
     (Element, element_payload, ("resources", 1, "voice"), "id"),
     (Element, element_payload, ("voice",), "id"),
     (DownloadResult, download_payload, (), "cdnUrl"),
+    (Account, account_payload, (), "email"),
 ]
 
 
@@ -672,6 +759,38 @@ def test_updated_at_reads_update_time(cls: type[Any]) -> None:
     assert instance.created_at == datetime(2025, 1, 12, 0, 0, 0, tzinfo=UTC)
     assert instance.updated_at == datetime(2025, 1, 12, 0, 0, 0, 999000, tzinfo=UTC)
     assert minimal(cls).updated_at is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-01T00:00:00.000Z", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01T00:00:00Z", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01T02:30:00.000+02:30", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01T00:00:00", None),  # no offset: not a UTC moment
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_session_expires_at_reads_the_utc_string(text: str | None, expected: Any) -> None:
+    expires_at = AccountSession(expire_time=1, expire_time_utc=text).expires_at
+
+    assert expires_at == expected
+    if expires_at is not None:
+        assert expires_at.tzinfo is UTC
+
+
+def test_balance_and_grant_times_are_datetimes() -> None:
+    balance = decode(account_payload(), Account).balance
+    grant = balance.points[0]
+    ticket = Ticket(start_time=1745000000000, end_time=1747600000000)
+
+    assert balance.next_apply_at == datetime(2025, 5, 18, 20, 26, 40, tzinfo=UTC)
+    assert grant.starts_at == ticket.starts_at == datetime(2025, 4, 18, 18, 13, 20, tzinfo=UTC)
+    assert grant.ends_at == ticket.ends_at == balance.next_apply_at
+    assert AccountBalance().next_apply_at is None
+    assert PointsGrant().ends_at is None
 
 
 def test_work_prompt_is_the_prompt_argument_of_its_task() -> None:

@@ -4,6 +4,7 @@ A namespace checks its arguments, builds the query and hands over to the client'
 core through `Requester`; nothing here sends, retries or decodes by itself.
 """
 
+from ._accounts import AccountsResource
 from ._assets import AssetsResource
 from ._base import Requester
 from ._elements import ElementsResource
@@ -11,6 +12,7 @@ from ._options import AssetsListOptions, UploadsListOptions
 from ._uploads import UploadsResource
 
 __all__ = [
+    "AccountsResource",
     "AssetsListOptions",
     "AssetsResource",
     "ElementsResource",
