@@ -8,15 +8,22 @@ real subprocess where the process boundary matters (exit codes, Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import io
 import os
+import re
+import select
+import shlex
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import termios
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, get_args
 
@@ -142,6 +149,16 @@ def test_export_writes_every_work_byte_for_byte_with_a_manifest(
         assert file.read_bytes() == expected_file_bytes(work_id, BY_CONTENT_TYPE[task.content_type])
     assert not list(tmp_path.rglob("*.part"))
     assert f"listed {len(works)} works" in " ".join(run.err.split())
+
+
+def test_export_without_email_exports_every_account(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path
+) -> None:
+    run = kling("export", str(tmp_path), "--json")
+
+    assert run.status == 0, run.err
+    assert [account["account"] for account in run.json()["accounts"]] == list(fake.emails)
+    assert {line["work_id"] for line in read_manifest(tmp_path)} == set(all_works(fake))
 
 
 def test_manifest_has_one_complete_line_per_work(
@@ -698,11 +715,12 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_verify_on_a_complete_export_exits_0(
-    fake: FakeKlingServer, kling: Any, tmp_path: Path
+def test_verify_on_a_complete_export_exits_0_without_a_token(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert kling(*export_args(fake, tmp_path)).status == 0
     before = snapshot(tmp_path)
+    monkeypatch.delenv("USEAPI_TOKEN")
 
     run = kling("verify", str(tmp_path))
 
@@ -1060,6 +1078,65 @@ def test_a_listing_without_sort_leaves_the_order_to_the_service() -> None:
     assert build_parser().parse_args(["assets", "list"]).sort is None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-01-31", datetime(2025, 1, 31, tzinfo=timezone.utc)),
+        ("2025-01-31T08:30", datetime(2025, 1, 31, 8, 30, tzinfo=timezone.utc)),
+        ("2025-01-31 08:30:15.250", datetime(2025, 1, 31, 8, 30, 15, 250000, timezone.utc)),
+        ("2025-01-31T08:30:00Z", datetime(2025, 1, 31, 8, 30, tzinfo=timezone.utc)),
+        ("2025-01-31T08:30:00+02:00", datetime(2025, 1, 31, 6, 30, tzinfo=timezone.utc)),
+    ],
+)
+def test_since_takes_an_iso_date_or_datetime_naive_meaning_utc(
+    text: str, expected: datetime
+) -> None:
+    since = build_parser().parse_args(["export", "out", "--since", text]).since
+
+    assert since == expected
+    assert since.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["yesterday", "", "2025-13-01", "2025-02-30", "20250131", "2025-01-31T25:00", "31/01/2025"],
+)
+def test_a_bad_since_is_a_usage_error(
+    text: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+
+    assert cli.main(["export", str(out), f"--since={text}"]) == 2
+
+    err = capsys.readouterr().err
+    (error,) = [line for line in err.splitlines() if "error" in line]
+    assert error.startswith("kling-async export: error: argument --since: ")
+    assert "is not an ISO date" in error
+    assert not out.exists()
+
+
+def test_export_without_email_means_every_account() -> None:
+    args = build_parser().parse_args(["export", "out"])
+
+    assert args.email is None
+    assert (args.since, args.new_only, args.verify, args.dry_run, args.json) == (
+        None,
+        False,
+        False,
+        False,
+        False,
+    )
+
+
+def test_verify_parses_its_folder_and_json() -> None:
+    args = build_parser().parse_args(["verify", "out", "--json"])
+
+    assert args.handler is _commands.verify
+    assert args.out_dir == Path("out")
+    assert args.json is True
+    assert build_parser().parse_args(["verify", "out"]).json is False
+
+
 def test_assets_list_sorts_oldest_first(fake: FakeKlingServer, kling: Any) -> None:
     account = fake.data.accounts[0]
 
@@ -1170,6 +1247,122 @@ def test_ctrl_c_exits_130_without_a_traceback_or_partial_files(
     assert "interrupted" in err
     assert fake.token not in out + err
     assert not [path for path in tmp_path.rglob("*") if path.is_file() and path.stat().st_size]
+
+
+async def wait_for_a_download(fake: FakeKlingServer) -> None:
+    """Until the fake has seen a GET /assets/download: the listing has begun to deliver."""
+    with anyio.fail_after(30):
+        while not download_requests(fake):
+            await fake.wait_for_requests(len(fake.requests) + 1)
+
+
+def test_ctrl_c_prints_the_partial_summary_and_the_command_that_resumes(
+    fake: FakeKlingServer, portal: anyio.from_thread.BlockingPortal, tmp_path: Path
+) -> None:
+    fake.latency = 0.5  # every API call: the export is mid-way when the signal comes
+    out = tmp_path / "my export"
+    env = {**os.environ, "USEAPI_TOKEN": fake.token, "USEAPI_BASE_URL": fake.base_url}
+    args = export_args(fake, out, "--concurrency", "2")
+    with subprocess.Popen(
+        [*script(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        portal.call(wait_for_a_download, fake)
+        process.send_signal(signal.SIGINT)
+        stdout, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130, err
+    assert stdout == ""
+    assert "Traceback" not in err
+    assert "Interrupted after " in err
+    rows = table_rows(err)
+    assert rows[0] == ["account", "listed", "downloaded", "skipped", "failed", "bytes"]
+    total = rows[-1]
+    assert total[0] == "total"
+    assert 0 < int(total[1]) <= len(all_works(fake))
+    assert int(total[2]) < len(all_works(fake))
+    assert f"resume with: kling-async {shlex.join(args)}\n" in err
+    assert err.endswith("kling-async: interrupted\n")
+
+
+def test_a_second_export_into_a_folder_in_use_exits_2_naming_the_first(
+    fake: FakeKlingServer,
+    portal: anyio.from_thread.BlockingPortal,
+    kling: Any,
+    tmp_path: Path,
+) -> None:
+    fake.set_fault_rate(1.0, [Fault.hang()], path="/assets/download")
+    env = {**os.environ, "USEAPI_TOKEN": fake.token, "USEAPI_BASE_URL": fake.base_url}
+    with subprocess.Popen(
+        [*script(), *export_args(fake, tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as first:
+        portal.call(wait_for_a_download, fake)  # the first export holds the folder
+        before = snapshot(tmp_path)
+
+        second = kling(*export_args(fake, tmp_path))
+
+        after = snapshot(tmp_path)
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+
+    assert second.status == 2
+    assert second.err.count("\n") == 1
+    assert second.err.startswith(f"kling-async: error: {tmp_path} is being exported by another")
+    assert f"(pid {first.pid} on {socket.gethostname()}, started 20" in second.err
+    assert second.err.endswith("); nothing was changed\n")
+    assert after == before
+    assert first.returncode == 130
+
+
+ANSI_CODE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07)")
+
+
+def run_in_a_terminal(command: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``command`` with a pseudo-terminal as stdin, stdout and stderr; all it showed."""
+    controller, terminal = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    shown = bytearray()
+    with subprocess.Popen(
+        command, stdin=terminal, stdout=terminal, stderr=terminal, env=env
+    ) as process:
+        os.close(terminal)
+        try:
+            while True:
+                ready, _, _ = select.select([controller], [], [], 60)
+                assert ready, f"no output for 60 s; so far: {bytes(shown[-2000:])!r}"
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # EIO: every process holding the terminal has ended
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(controller)
+        status = process.wait(timeout=60)
+    return status, shown.decode(errors="replace")
+
+
+def test_demo_on_a_terminal_shows_live_totals_then_the_table(tmp_path: Path) -> None:
+    env = {**os.environ, "TERM": "xterm-256color"}
+    for name in ("NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES"):
+        env.pop(name, None)
+
+    status, shown = run_in_a_terminal([*script(), "demo", str(tmp_path / "demo")], env)
+
+    assert status == 0, shown
+    assert "\x1b[" in shown  # live bars, redrawn in place
+    text = ANSI_CODE.sub("", shown)
+    assert "Listing" in text
+    assert "Downloading" in text
+    assert "120/120" in text
+    assert re.search(r"account +listed +downloaded +skipped +failed +bytes", text)
+    rows = re.findall(r"\S+@example\.com +40 +40 +0 +0 +[0-9.]+ [kM]B", text)
+    assert len(rows) == 3
+    assert re.search(r"total +120 +120 +0 +0 +[0-9.]+ MB", text)
 
 
 def test_fake_server_command_serves_until_interrupted(tmp_path: Path) -> None:
