@@ -472,6 +472,8 @@ def test_dry_run_json_has_the_plan_per_account(
     run = kling(*export_args(fake, tmp_path / "half", "--dry-run", "--json"))
 
     assert run.status == 0, run.err
+    assert "already exported: " in run.err
+    assert "resuming" not in run.err
     report = run.json()
     assert report["dry_run"] is True
     assert "PNG" not in report["planned"]
@@ -540,33 +542,26 @@ def test_verify_option_fetches_a_file_changed_in_place_again(
     assert hashlib.sha256(file.read_bytes()).hexdigest() == line["sha256"]
 
 
-def test_a_refused_token_stops_the_export_before_anything_is_written(
-    fake: FakeKlingServer, kling: Any, tmp_path: Path
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [(401, "check USEAPI_TOKEN (or --token)"), (402, "and its useapi.net subscription")],
+)
+@pytest.mark.parametrize("emails", [True, False], ids=["with-emails", "every-account"])
+def test_a_refused_first_call_stops_the_export_before_anything_is_written(
+    fake: FakeKlingServer, kling: Any, tmp_path: Path, status: int, hint: str, emails: bool
 ) -> None:
-    fake.add_faults(Fault.status(401), path="/assets")
+    # With emails the first call is a page of the first; without, GET /accounts.
+    fake.add_faults(Fault.status(status), path="/assets" if emails else "/accounts")
     out = tmp_path / "out"
 
-    run = kling(*export_args(fake, out))
+    run = kling(*export_args(fake, out)) if emails else kling("export", str(out))
 
     assert run.status == 1
-    assert run.err.startswith("kling-async: error: 401 ")
-    assert "check USEAPI_TOKEN (or --token)" in run.err
+    assert run.err.startswith(f"kling-async: error: {status} ")
+    assert hint in run.err
     assert run.err.count("\n") == 1
     assert not out.exists()
-
-
-def test_a_lapsed_subscription_stops_the_export_before_anything_is_written(
-    fake: FakeKlingServer, kling: Any, tmp_path: Path
-) -> None:
-    fake.add_faults(Fault.status(402), path="/assets")
-    out = tmp_path / "out"
-
-    run = kling(*export_args(fake, out))
-
-    assert run.status == 1
-    assert run.err.startswith("kling-async: error: 402 ")
-    assert "useapi.net subscription" in run.err
-    assert not out.exists()
+    assert len(fake.requests) == 1
 
 
 def test_resume_command_is_the_command_line_without_the_token() -> None:

@@ -103,7 +103,11 @@ def uploads_delete(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     """``export``: download every work of the accounts, with progress and a summary."""
     view = _export_view(
-        quiet=args.quiet, json=args.json, file_type=args.file_type, secrets=_secrets(args)
+        quiet=args.quiet,
+        json=args.json,
+        dry_run=args.dry_run,
+        file_type=args.file_type,
+        secrets=_secrets(args),
     )
     client = _client(args)
 
@@ -322,6 +326,7 @@ def _export_view(
     *,
     quiet: bool,
     json: bool = False,
+    dry_run: bool = False,
     file_type: str | None = None,
     secrets: Sequence[str | None] = (),
 ) -> ExportView:
@@ -331,7 +336,7 @@ def _export_view(
         raise MissingExtra(
             "progress bars and summaries need rich: pip install 'kling-async[cli]'"
         ) from None
-    return ExportView(quiet=quiet, json=json, file_type=file_type, secrets=secrets)
+    return ExportView(quiet=quiet, json=json, dry_run=dry_run, file_type=file_type, secrets=secrets)
 
 
 def _testing() -> Any:

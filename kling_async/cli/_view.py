@@ -51,6 +51,7 @@ class ExportView(ExportProgress):
     Args:
         quiet: show no progress and no summary, only the failures.
         json: the report goes to stdout as JSON: show progress, but no summary.
+        dry_run: the export only lists (what an earlier run completed is not "resumed").
         file_type: the ``--file-type`` asked for, to say which works do not offer it.
         console: where to show it (default: stderr); plain lines unless it is a terminal.
         secrets: tokens never to show.
@@ -62,6 +63,7 @@ class ExportView(ExportProgress):
         *,
         quiet: bool = False,
         json: bool = False,
+        dry_run: bool = False,
         file_type: str | None = None,
         console: Console | None = None,
         secrets: Sequence[str | None] = (),
@@ -71,6 +73,7 @@ class ExportView(ExportProgress):
         self.secrets = tuple(secrets)
         self.quiet = quiet
         self.json = json
+        self.resuming = "already exported:" if dry_run else "resuming:"
         self.file_type = file_type
         self.clock = clock
         self.live = not quiet and self.console.is_terminal
@@ -150,7 +153,7 @@ class ExportView(ExportProgress):
         if not self.live:
             self.note(f"Exporting {_count(len(accounts), 'account')} to {out_dir}.")
         if already_complete:
-            self.note(f"resuming: {already_complete} already complete")
+            self.note(f"{self.resuming} {already_complete} already complete")
         if self._bars is not None:
             self._listing = self._bars.add_task("Listing", total=None, detail="")
             self._downloads = self._bars.add_task("Downloading", total=0, detail="")
@@ -181,9 +184,11 @@ class ExportView(ExportProgress):
             self.note(f"listed {_count(works, 'work')} of {_count(self._accounts, 'account')}")
         if self._already_complete:
             if self._already_complete <= works:
-                self.note(f"resuming: {self._already_complete} of {works} already complete")
+                done = f"{self._already_complete} of {works}"
+                self.note(f"{self.resuming} {done} already complete")
             else:  # --since or --content-type leave some of the folder's works unlisted
-                self.note(f"resuming: {self._already_complete} already complete ({works} listed)")
+                done = f"{self._already_complete} already complete ({works} listed)"
+                self.note(f"{self.resuming} {done}")
         self._refresh()
 
     def bytes_received(self, count: int) -> None:
