@@ -657,7 +657,7 @@ def test_the_view_without_a_terminal_prints_a_line_every_few_seconds_while_listi
 
     progress = [line for line in screen.getvalue().splitlines() if "listed so far" in line]
     assert len(progress) == 30 // int(_view.LINE_EVERY)
-    assert progress[0].startswith("5/200 listed so far works: 5 downloaded")
+    assert progress[0].startswith("5 works of 200 listed so far: 5 downloaded, 0 skipped")
     assert "ETA" not in progress[0]  # the total is not known yet
 
 

@@ -240,10 +240,15 @@ class ExportView(ExportProgress):
                 self.say(self._progress_line())
 
     def _progress_line(self) -> str:
-        total = f"{self._listed}" if self._listing_done else f"{self._listed} listed so far"
-        percent = f" ({self._finished * 100 // self._listed}%)" if self._listing_done else ""
+        """``"30/120 works (25%): ..."``, or while listing ``"30 works of 200 listed so far"``."""
+        if self._listing_done:
+            done = (
+                f"{self._finished}/{self._listed} works ({self._finished * 100 // self._listed}%)"
+            )
+        else:
+            done = f"{self._finished} works of {self._listed} listed so far"
         counts = f"{self._downloaded} downloaded, {self._skipped} skipped, {self._failed} failed"
-        return f"{self._finished}/{total} works{percent}: {counts}; {self._rates()}"
+        return f"{done}: {counts}; {self._rates()}"
 
     def _rates(self) -> str:
         """``"12.3 MB, 1.2 MB/s, 3.4 works/s, ETA 0:01:05"``; the ETA once the total is known."""
