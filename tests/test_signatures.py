@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from kling_async import (
+    AccountsResource,
     AssetsListOptions,
     AssetsResource,
     DownloadResult,
@@ -86,6 +87,8 @@ def test_a_listings_siblings_take_no_positional_option_and_share_one_options_typ
         (AssetsResource.download, ["work_ids"], ["file_types", "email", "timeout"]),
         (UploadsResource.delete, ["ids"], ["email", "timeout"]),
         (ElementsResource.get, ["element_id"], ["email", "timeout"]),
+        (AccountsResource.get, ["email"], ["timeout"]),
+        (AccountsResource.list, [], ["timeout"]),
         (
             batch.download,
             ["client", "work_ids"],
