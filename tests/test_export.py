@@ -831,3 +831,13 @@ async def test_failed_jsonl_is_rewritten_by_every_run(
     assert second.downloaded == 2
     assert not (tmp_path / "failed.jsonl").exists()
     assert (await verify_export(tmp_path)).ok
+
+
+@pytest.mark.anyio
+async def test_a_token_check_that_fails_otherwise_does_not_stop_the_export(
+    fake: FakeKlingServer, client: KlingClient, tmp_path: Path
+) -> None:
+    fake.add_faults(Fault.status(596), path="/assets", method="GET")  # the token check gets it
+    report = await export_works(client, tmp_path, emails=fake.emails)
+    assert report.ok
+    assert report.downloaded == work_count(fake)

@@ -40,7 +40,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .. import batch
 from .._client import KlingClient
-from .._exceptions import InvalidInputError, KlingError
+from .._exceptions import (
+    APIError,
+    AuthenticationError,
+    InvalidInputError,
+    KlingError,
+    PaymentRequiredError,
+)
 from .._models import AssetsPage, Work
 from .._params import normalize_content_type, normalize_emails, normalize_file_type, positive_int
 from .._types import ContentType, FileType
@@ -344,6 +350,20 @@ async def _accounts(
     return [account.email for account in accounts], False
 
 
+async def _check_token(client: KlingClient, account: str) -> None:
+    """Raise before anything is written if the service refuses the token or the subscription.
+
+    That is a 401 or a 402; any other failure is left to the listing, which reports it for its
+    account.
+    """
+    try:
+        await client.assets.list(email=account, page_size=1)
+    except (AuthenticationError, PaymentRequiredError):
+        raise
+    except APIError:
+        pass
+
+
 async def export_works(
     client: KlingClient,
     out_dir: str | os.PathLike[str],
@@ -404,8 +424,8 @@ async def export_works(
     progress = progress if progress is not None else ExportProgress()
     out = Path(out_dir)
     accounts, unchecked = await _accounts(client, emails)
-    if unchecked and accounts:  # the token is checked before anything is written
-        await client.assets.list(email=accounts[0], page_size=1, content_type=content_type)
+    if unchecked and accounts:
+        await _check_token(client, accounts[0])
     report = ExportReport(
         out, accounts={account: AccountReport(account) for account in accounts}, dry_run=dry_run
     )

@@ -738,7 +738,8 @@ def test_cli_export_with_a_listing_failure_echoing_the_token(
     backend: str,
 ) -> None:
     body = f"Authorization: Bearer {cli_fake.token} is not valid for this account"
-    cli_fake.add_faults(Fault.status(596, body=body), path="/assets", method="GET")
+    # The export's token check goes through; the first listed page gets the 596.
+    cli_fake.add_faults(Fault.delay(0), Fault.status(596, body=body), path="/assets", method="GET")
     run = kling(
         "--backend",
         backend,
@@ -767,12 +768,13 @@ def test_cli_export_with_a_401_listing(
     cli_fake.add_faults(
         *[Fault.status(401, body=_echo_body(cli_fake.token))] * 2, path="/assets", method="GET"
     )
-    # One page request at a time, so the faults meet each account's first page (pages asked
-    # for ahead, past an account's end, are dropped with their errors).
-    out = str(tmp_path / "out")
-    run = kling("--backend", backend, "export", out, *_emails(cli_fake), "--concurrency", "1")
+    # The export's token check meets the 401 and stops it before anything is written.
+    out = tmp_path / "out"
+    run = kling("--backend", backend, "export", str(out), *_emails(cli_fake), "--concurrency", "1")
     assert run.status == 1
-    assert "stopped at page 1: 401" in run.err
+    assert "401" in run.err
+    assert "USEAPI_TOKEN" in run.err
+    assert not out.exists()
     _scan_cli(run, cli_fake, debug_logs)
 
 
