@@ -1,44 +1,22 @@
-"""The typed responses of the Kling endpoints.
+"""The models of GET /assets and GET /assets/download.
 
-Each class is plain data: a frozen, slotted attrs class whose attributes are the snake_case
-spelling of the server's camelCase fields (``workId`` is `Work.work_id`). Timestamps stay the
-server's integer milliseconds since the Unix epoch; the ``*_at`` properties give them as
-timezone-aware UTC datetimes.
-
-The server documents every field as optional. The models take it at its word except for what
-names an object: `Work.work_id` and `Work.task_id`, `Task.id`, `UploadedAsset.id`,
-`Element.id`, `Voice.id`, `DownloadResult.cdn_url` and `Account.email` are required, with no
-default, and a response without one (or with ``null``) is a `ResponseValidationError` naming
-the field's wire path, e.g. ``$.history[0].works[2].workId``. Every other attribute has a
-default: ``None`` for a scalar or a nested object, an empty tuple for a list, an empty dict
-for a free-form object.
-
-How JSON becomes these classes (and back) is the converter's business, in `_converter`.
-
-Models compare by value and hash; attributes holding free-form JSON (dicts, lists of
-anything) take part in equality but not in the hash, so every model stays hashable. They are
-ordinary attrs classes in every other way too (weak references included): the converter
-needs nothing of them beyond their attributes.
+Generated works, the tasks that made them, the account's quotas, and download URLs.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import attrs
 
+from ._common import datetime_from_ms, free_form
+
 __all__ = [
-    "Account",
-    "AccountBalance",
-    "AccountSession",
     "AssetsPage",
-    "DeleteResult",
     "DownloadFileType",
     "DownloadInfo",
     "DownloadResult",
-    "Element",
-    "ElementResource",
     "HistoryEntry",
     "Limitation",
     "PointsGrant",
@@ -49,55 +27,10 @@ __all__ = [
     "TaskInfo",
     "TaskInput",
     "Ticket",
-    "UploadedAsset",
-    "UploadsPage",
     "UserPoints",
     "UserTickets",
-    "Voice",
     "Work",
 ]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def datetime_from_ms(milliseconds: int | None) -> datetime | None:
-    """Turn a millisecond Unix timestamp into an aware UTC datetime.
-
-    ``None`` and ``0`` both give ``None``: the server sends ``0`` for a moment that has not
-    happened (a work that was never published), and no Kling object dates from 1970. So does
-    a timestamp outside what `datetime` can hold (years 1 to 9999); the raw number stays on
-    the model.
-    """
-    if not milliseconds:
-        return None
-    try:
-        # timedelta arithmetic is exact to the millisecond, unlike fromtimestamp(ms / 1000).
-        return _EPOCH + timedelta(milliseconds=milliseconds)
-    except OverflowError:
-        return None
-
-
-def datetime_from_iso(text: str | None) -> datetime | None:
-    """Turn an ISO 8601 date and time (``"2026-01-01T00:00:00.000Z"``) into an aware UTC datetime.
-
-    ``None``, a string that is not such a date, and one without a UTC offset give ``None``.
-    """
-    if not text:
-        return None
-    if text[-1:] in ("Z", "z"):  # fromisoformat takes "Z" only from Python 3.11 on
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(timezone.utc)
-
-
-def _free_form() -> Any:
-    """A free-form JSON field: compared, not hashed (its content may be unhashable)."""
-    return attrs.field(default=(), hash=False)
 
 
 # --- GET /assets ----------------------------------------------------------------------------
@@ -192,7 +125,7 @@ class TaskInfo:
     inputs: tuple[TaskInput, ...] = ()
     arguments: tuple[TaskArgument, ...] = ()
     extra_args: dict[str, Any] = attrs.field(factory=dict, hash=False)
-    callback_payloads: tuple[Any, ...] = _free_form()
+    callback_payloads: tuple[Any, ...] = free_form()
     scene: str | None = None
 
     @property
@@ -226,9 +159,9 @@ class SelfComment:
     """
 
     rate: int | None = None
-    tags: tuple[Any, ...] = _free_form()
+    tags: tuple[Any, ...] = free_form()
     content: str | None = None
-    prompts: tuple[Any, ...] = _free_form()
+    prompts: tuple[Any, ...] = free_form()
 
 
 @attrs.frozen
@@ -515,79 +448,6 @@ class AssetsPage:
         return tuple(work for entry in self.history for work in entry.works)
 
 
-# --- GET /assets/uploaded, DELETE /assets/uploaded -------------------------------------------
-
-
-@attrs.frozen
-class UploadedAsset:
-    """A file uploaded to the account (as opposed to a generated work).
-
-    Attributes:
-        id: the asset's ID, a numeric string (what DELETE /assets/uploaded takes).
-        name: the file name Kling gave it.
-        user_id: the Kling user who uploaded it.
-        content_type: ``"video"``, ``"image"`` or ``"audio"``.
-        resource: the file.
-        cover: its cover image; for an image, an empty placeholder.
-        create_time: upload time, in ms.
-        update_time: last update time, in ms.
-        favored: whether the owner marked it favourite.
-        extra_info: extra information, as a JSON document in a string.
-        entrance: where it was uploaded from, usually empty.
-    """
-
-    id: str
-    name: str | None = None
-    user_id: int | None = None
-    content_type: str | None = None
-    resource: Resource | None = None
-    cover: Resource | None = None
-    create_time: int | None = None
-    update_time: int | None = None
-    favored: bool | None = None
-    extra_info: str | None = None
-    entrance: str | None = None
-
-    @property
-    def created_at(self) -> datetime | None:
-        """`create_time` as an aware UTC datetime; None when unset or out of range."""
-        return datetime_from_ms(self.create_time)
-
-    @property
-    def updated_at(self) -> datetime | None:
-        """`update_time` as an aware UTC datetime; None when unset or out of range."""
-        return datetime_from_ms(self.update_time)
-
-
-@attrs.frozen
-class UploadsPage:
-    """One page of GET /assets/uploaded.
-
-    Attributes:
-        upload_assets_list: the uploaded files of the page (also `assets`).
-    """
-
-    upload_assets_list: tuple[UploadedAsset, ...] = ()
-
-    @property
-    def assets(self) -> tuple[UploadedAsset, ...]:
-        """The uploaded files of the page."""
-        return self.upload_assets_list
-
-
-@attrs.frozen
-class DeleteResult:
-    """The answer of DELETE /assets/uploaded.
-
-    Attributes:
-        deleted: how many assets were deleted.
-        ids: the IDs of the deleted assets.
-    """
-
-    deleted: int | None = None
-    ids: tuple[str, ...] = ()
-
-
 # --- GET /assets/download --------------------------------------------------------------------
 
 
@@ -603,168 +463,3 @@ class DownloadResult:
 
     cdn_url: str
     status: str | None = None
-
-
-# --- GET /elements/{elementId} ---------------------------------------------------------------
-
-
-@attrs.frozen
-class Voice:
-    """A voice attached to an element or to one of its resources.
-
-    Attributes:
-        id: the voice's ID.
-        name: its name.
-        official: whether it is one of Kling's own voices.
-        resource: free-form details of the voice's audio.
-    """
-
-    id: int
-    name: str | None = None
-    official: bool | None = None
-    resource: dict[str, Any] | None = attrs.field(default=None, hash=False)
-
-
-@attrs.frozen
-class ElementResource:
-    """One reference image or video of an element.
-
-    Attributes:
-        resource: the file's URL.
-        width: width in pixels.
-        height: height in pixels.
-        resource_key: its role: ``"cover"``, ``"secondary"`` or ``"video"``.
-        cover: whether it is the element's cover.
-        slot_key: the view it shows, e.g. ``"side"``; empty for the main image.
-        voice: the voice attached to it, if any.
-    """
-
-    resource: str | None = None
-    width: int | None = None
-    height: int | None = None
-    resource_key: str | None = None
-    cover: bool | None = None
-    slot_key: str | None = None
-    voice: Voice | None = None
-
-
-@attrs.frozen
-class Element:
-    """A reusable character, object or scene that generations can refer to.
-
-    Attributes:
-        id: the element's ID, e.g. ``"u_..."``.
-        name: its name.
-        user_id: the Kling user who owns it.
-        type: ``"IMAGE"`` or ``"VIDEO"``.
-        description: its description.
-        cover: its cover image.
-        resources: its reference images or videos.
-        tag_list: free-form tags.
-        voice: the voice attached to it, if any.
-        current_version: its version number.
-        create_time: creation time, in ms.
-        update_time: last update time, in ms.
-        favored: whether the owner marked it favourite.
-        official: whether it is one of Kling's own elements.
-    """
-
-    id: str
-    name: str | None = None
-    user_id: int | None = None
-    type: str | None = None
-    description: str | None = None
-    cover: ElementResource | None = None
-    resources: tuple[ElementResource, ...] = ()
-    tag_list: tuple[Any, ...] = _free_form()
-    voice: Voice | None = None
-    current_version: int | None = None
-    create_time: int | None = None
-    update_time: int | None = None
-    favored: bool | None = None
-    official: bool | None = None
-
-    @property
-    def created_at(self) -> datetime | None:
-        """`create_time` as an aware UTC datetime; None when unset or out of range."""
-        return datetime_from_ms(self.create_time)
-
-    @property
-    def updated_at(self) -> datetime | None:
-        """`update_time` as an aware UTC datetime; None when unset or out of range."""
-        return datetime_from_ms(self.update_time)
-
-
-# --- GET /accounts, GET /accounts/{email} ----------------------------------------------------
-
-
-@attrs.frozen
-class AccountSession:
-    """The session useapi.net holds with Kling for an account.
-
-    The service spells two of its fields in PascalCase (``ExpireTime``, ``ExpireTimeUTC``);
-    the attributes are snake_case all the same.
-
-    Attributes:
-        user_id: the Kling user the session signed in as, a string.
-        expire_time: when the session expires, as the service sends it. Its unit is not
-            documented (the service's examples read as seconds), so it stays a raw number;
-            `expires_at` reads `expire_time_utc` instead.
-        expire_time_utc: when the session expires, as an ISO 8601 UTC string.
-    """
-
-    user_id: str | None = None
-    expire_time: int | None = attrs.field(default=None, metadata={"wire_name": "ExpireTime"})
-    expire_time_utc: str | None = attrs.field(default=None, metadata={"wire_name": "ExpireTimeUTC"})
-
-    @property
-    def expires_at(self) -> datetime | None:
-        """`expire_time_utc` as an aware UTC datetime; None when unset or not a date."""
-        return datetime_from_iso(self.expire_time_utc)
-
-
-@attrs.frozen
-class AccountBalance:
-    """An account's credits as Kling counts them at the time of the call.
-
-    Attributes:
-        points: every grant of credits (a plan's allowance, a purchase), in the server's order.
-        tickets: the account's tickets, as free-form JSON (their shape is not documented).
-        next_apply_time: when the plan's next allowance arrives, in ms.
-        total: the credits left, as the service counts them (it does not promise this is the
-            sum of the grants' `PointsGrant.balance`).
-    """
-
-    points: tuple[PointsGrant, ...] = ()
-    tickets: tuple[Any, ...] = _free_form()
-    next_apply_time: int | None = None
-    total: int | None = None
-
-    @property
-    def next_apply_at(self) -> datetime | None:
-        """`next_apply_time` as an aware UTC datetime; None when unset or out of range."""
-        return datetime_from_ms(self.next_apply_time)
-
-
-@attrs.frozen
-class Account:
-    """A Kling account configured on the useapi.net subscription.
-
-    GET /accounts lists them (`KlingClient.accounts.list`); GET /accounts/{email}
-    (`KlingClient.accounts.get`) gives one with its live `balance`.
-
-    Attributes:
-        email: the account's email, what the other endpoints take as ``email``.
-        session: the session useapi.net holds with Kling.
-        max_jobs: how many generations useapi.net runs on the account at once.
-        password: the password as the service shows it: always masked, never the real one.
-        balance: the account's credits; only GET /accounts/{email} sends them.
-        error: what went wrong when useapi.net last signed in, when something did.
-    """
-
-    email: str
-    session: AccountSession | None = None
-    max_jobs: int | None = None
-    password: str | None = None
-    balance: AccountBalance | None = None
-    error: str | None = None
