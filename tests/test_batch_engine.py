@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from trio.testing import MockClock
 
 from kling_async import APIError, BatchError
-from kling_async._pagination import PageSource
+from kling_async._pagination import PageSource, cursor_source, iter_pages
 from kling_async.batch._chunks import BatchResult, chunked, run_chunks
 from kling_async.batch._pacing import Pacer, make_pacer
 from kling_async.batch._pages import AccountPage, ConcurrentPages, OnError, PageFailure
@@ -611,6 +611,100 @@ async def test_pacing_holds_back_launches() -> None:
             item = await pages.__anext__()
             assert item.page_num == 1
             assert tracker.requests == [("a@x", 1)]
+
+
+# -- listings that report their total, and cursor listings --------------------------------------
+
+
+def with_total(source: tuple[str, PageSource[Page]], total: int) -> tuple[str, PageSource[Page]]:
+    """The same listing, whose every page says it holds ``total`` entries in all."""
+    email, inner = source
+    return email, attrs.evolve(inner, total=lambda page: total)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("total", [0, 1, 7, 8, 9, 40, 41])
+async def test_a_listing_with_a_total_is_asked_for_exactly_the_pages_that_exist(
+    total: int,
+) -> None:
+    tracker = Tracker()
+    sources = [with_total(listing(tracker, "a@x", total, 8, steps=shuffled), total)]
+    items = await collect(ConcurrentPages(sources, concurrency=16, per_account=4))
+
+    pages = max(1, math.ceil(total / 8))
+    assert [item.page_num for item in items] == expected_pages(total, 8)
+    assert sorted(tracker.pages_requested("a@x")) == list(range(1, pages + 1))  # none past the end
+    assert tracker.requests[0] == ("a@x", 1)  # page 1 alone first: it says how many there are
+    assert tracker.account_max["a@x"] <= 4
+
+
+@pytest.mark.anyio
+async def test_several_accounts_with_totals_request_no_page_twice_and_none_past_the_end() -> None:
+    tracker = Tracker()
+    totals = {"a@x": 33, "b@x": 0, "c@x": 16}
+    sources = [with_total(listing(tracker, e, n, 4, steps=shuffled), n) for e, n in totals.items()]
+    items = await collect(ConcurrentPages(sources, concurrency=6, per_account=3))
+
+    assert by_account(items) == {e: expected_pages(n, 4) for e, n in totals.items() if n}
+    for email, total in totals.items():
+        requested = tracker.pages_requested(email)
+        assert sorted(requested) == list(range(1, max(1, math.ceil(total / 4)) + 1))
+    assert tracker.max_in_flight <= 6
+
+
+def cursor_listing(
+    tracker: Tracker, email: str, total: int, page_size: int, *, steps: int = 0
+) -> tuple[str, PageSource[Page]]:
+    """Entries ``total - 1`` down to 0, newest first; a page's cursor is its last entry."""
+
+    async def fetch_after(cursor: int | None) -> Page:
+        tracker.record(email, -1 if cursor is None else cursor)
+        tracker.in_flight += 1
+        tracker.account_in_flight[email] += 1
+        tracker.max_in_flight = max(tracker.max_in_flight, tracker.in_flight)
+        tracker.account_max[email] = max(
+            tracker.account_max[email], tracker.account_in_flight[email]
+        )
+        try:
+            for _ in range(steps):
+                await anyio.lowlevel.checkpoint()
+            top = total if cursor is None else cursor
+            return tuple(range(top - 1, max(-1, top - 1 - page_size), -1))
+        finally:
+            tracker.in_flight -= 1
+            tracker.account_in_flight[email] -= 1
+
+    def next_cursor(page: Page) -> int | None:
+        return page[-1] if page else None
+
+    return email, cursor_source(fetch_after, next_cursor, len, page_size)
+
+
+@pytest.mark.anyio
+async def test_cursor_listings_are_sequential_per_account_and_concurrent_across() -> None:
+    tracker = Tracker()
+    totals = {"a@x": 23, "b@x": 20, "c@x": 0}
+    sources = [cursor_listing(tracker, e, n, 5, steps=1) for e, n in totals.items()]
+    items = await collect(ConcurrentPages(sources, concurrency=8, per_account=4))
+
+    for email, total in totals.items():
+        entries = [entry for item in items if item.email == email for entry in item.page]
+        assert entries == list(range(total - 1, -1, -1)), email  # every entry once, in order
+        assert tracker.account_max[email] == 1  # sequential within the account
+    assert tracker.max_in_flight == 3  # the accounts ran at once
+    # The cursors are the last entry of each page; b@x's full last page ends its listing
+    # with one more (empty) request, as the service gives no "has more" flag.
+    assert tracker.pages_requested("a@x") == [-1, 18, 13, 8, 3]
+    assert tracker.pages_requested("b@x") == [-1, 15, 10, 5, 0]
+
+
+@pytest.mark.anyio
+async def test_iter_pages_stops_at_the_page_count_a_total_gives() -> None:
+    tracker = Tracker()
+    _, source = with_total(listing(tracker, "a@x", 16, 8), 16)
+    pages = [page async for page in iter_pages(source)]
+    assert [len(page) for page in pages] == [8, 8]
+    assert tracker.pages_requested("a@x") == [1, 2]  # not the empty page 3
 
 
 # -- the exactly-once invariant, as a property --------------------------------------------------

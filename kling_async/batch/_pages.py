@@ -161,7 +161,23 @@ class _Account(Generic[P]):
             return None
         if self.limit is not None and page_num > self.limit:
             return None
+        if page_num > 1 and not self._may_follow(page_num - 1):
+            return None
         return page_num
+
+    def _may_follow(self, before: int) -> bool:
+        """Whether a page after ``before`` may be requested yet.
+
+        A sequential (cursor) listing needs page ``before`` in first, and one request at a
+        time; a listing that reports its total needs its first page in, which says how many
+        pages exist. Any other listing is requested ahead freely.
+        """
+        arrived = before < self.next_page or before in self.results
+        if self.source.sequential:
+            return arrived and not self.in_flight
+        if self.source.total is not None and self.limit is None:
+            return self.next_page > 1 or 1 in self.results
+        return True
 
     def mark_requested(self, page_num: int) -> None:
         if page_num in self.lost:
@@ -175,10 +191,21 @@ class _Account(Generic[P]):
         if self.done or page_num < self.next_page or not self._wanted(page_num):
             return
         if isinstance(result, _Failed) or self.source.is_last(result):
-            self.limit = page_num
-            for later in [n for n in self.results if n > page_num]:
-                del self.results[later]
+            self._end_at(page_num)
+        else:
+            pages = self.source.page_count(result)
+            if pages is not None and pages < page_num:
+                return  # past the end its total gives: dropped (a shrinking listing)
+            if pages is not None:
+                self._end_at(pages)
         self.results[page_num] = result
+
+    def _end_at(self, page_num: int) -> None:
+        """The listing ends at ``page_num`` (or earlier): drop what lies past it."""
+        if self.limit is None or page_num < self.limit:
+            self.limit = page_num
+        for later in [n for n in self.results if n > self.limit]:
+            del self.results[later]
 
     def forget(self, page_num: int) -> None:
         """Page ``page_num`` was requested but never answered: ask for it again if needed."""
