@@ -17,18 +17,23 @@ from kling_async._exceptions import ResponseValidationError
 from kling_async._models import (
     Account,
     AccountBalance,
+    AccountCapacity,
     AccountSession,
     AssetsPage,
+    Capacity,
     DeleteResult,
     DownloadFileType,
     DownloadInfo,
     DownloadResult,
     Element,
     ElementResource,
+    ElementsPage,
+    ElementTag,
     HistoryEntry,
     Limitation,
     PointsGrant,
     Resource,
+    RunningTask,
     SelfComment,
     Task,
     TaskArgument,
@@ -50,7 +55,10 @@ IDENTITY: dict[type[Any], dict[str, Any]] = {
     Task: {"id": 5001},
     UploadedAsset: {"id": "700000000000000001"},
     Element: {"id": "u_900000000000001"},
+    ElementTag: {"id": "tag_7"},
     Voice: {"id": 42},
+    RunningTask: {"id": 301120},
+    AccountCapacity: {"email": "amy@example.org"},
     DownloadResult: {"cdn_url": "https://media.example.org/dl/bundle.zip"},
     Account: {"email": "amy@example.org"},
 }
@@ -286,6 +294,41 @@ def element_payload() -> dict[str, Any]:
         "updateTime": 1736640000999,
         "favored": False,
         "official": False,
+    }
+
+
+def elements_page_payload() -> dict[str, Any]:
+    earliest = {
+        "id": "u_900000000000002",
+        "name": "Tin Robot",
+        "coverImage": "https://media.example.org/e/robot.jpg",
+        "description": "a wind-up robot",
+        "tag": {"id": "tag_7", "tagKey": "object", "tagDesc": "Objects"},
+        "imageResources": ["https://media.example.org/e/robot-side.jpg"],
+        "favored": True,
+        "official": False,
+        "createTime": 1736640000000,
+        "updateTime": 1736640000000,
+    }
+    return {"elementsList": [element_payload(), earliest], "pageNum": 1, "pageSize": 2, "total": 3}
+
+
+def capacity_payload() -> dict[str, Any]:
+    return {
+        "executing": [
+            {
+                "id": 301120,
+                "email": "amy@example.org",
+                "started": "2026-01-05T10:00:00.000Z",
+                "elapsed": "01:12",
+                "replyUrl": "https://hooks.example.org/kling",
+                "replyRef": "job-1",
+            }
+        ],
+        "available": [
+            {"email": "amy@example.org", "maxJobs": 5, "executing": 1, "available": 4},
+            {"email": "bob@example.org", "maxJobs": 2, "executing": 0, "available": 2},
+        ],
     }
 
 
@@ -641,6 +684,10 @@ IDENTITY_ON_THE_WIRE = [
     (Element, element_payload, (), "id"),
     (Element, element_payload, ("resources", 1, "voice"), "id"),
     (Element, element_payload, ("voice",), "id"),
+    (ElementsPage, elements_page_payload, ("elementsList", 1), "id"),
+    (ElementsPage, elements_page_payload, ("elementsList", 1, "tag"), "id"),
+    (Capacity, capacity_payload, ("executing", 0), "id"),
+    (Capacity, capacity_payload, ("available", 1), "email"),
     (DownloadResult, download_payload, (), "cdnUrl"),
     (Account, account_payload, (), "email"),
 ]
@@ -834,6 +881,51 @@ def test_uploads_page_assets_is_the_upload_list() -> None:
 
     assert page.assets == page.upload_assets_list
     assert len(page.assets) == 1
+
+
+def test_elements_page_reads_the_current_and_the_earliest_element_shapes() -> None:
+    page = decode(elements_page_payload(), ElementsPage)
+
+    assert (page.page_num, page.page_size, page.total) == (1, 2, 3)
+    assert page.elements == page.elements_list
+    current, earliest = page.elements
+    assert current == decode(element_payload(), Element)
+    assert earliest.cover is None
+    assert earliest.cover_image == "https://media.example.org/e/robot.jpg"
+    assert earliest.image_resources == ("https://media.example.org/e/robot-side.jpg",)
+    assert earliest.tag == ElementTag(id="tag_7", tag_key="object", tag_desc="Objects")
+
+
+def test_capacity_reads_running_tasks_and_accounts() -> None:
+    capacity = decode(capacity_payload(), Capacity)
+
+    (running,) = capacity.executing
+    assert running == RunningTask(
+        id=301120,
+        email="amy@example.org",
+        started="2026-01-05T10:00:00.000Z",
+        elapsed="01:12",
+        reply_url="https://hooks.example.org/kling",
+        reply_ref="job-1",
+    )
+    assert running.started_at == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    assert running.elapsed_seconds == 72
+    assert capacity.available[0] == AccountCapacity(
+        email="amy@example.org", max_jobs=5, executing=1, available=4
+    )
+    assert capacity.total_available == 6
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "seconds"),
+    [("00:00", 0), ("59:59", 3599), ("1:02:03", 3723), ("12", None), ("ab:cd", None), (None, None)],
+)
+def test_running_task_elapsed_seconds(elapsed: str | None, seconds: int | None) -> None:
+    assert RunningTask(id=1, elapsed=elapsed).elapsed_seconds == seconds
+
+
+def test_running_task_started_at_is_none_for_the_documented_impossible_time() -> None:
+    assert RunningTask(id=1, started="2026-01-05T12:45:67.890Z").started_at is None
 
 
 # --- Back to the wire ---------------------------------------------------------------------

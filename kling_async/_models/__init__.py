@@ -7,11 +7,11 @@ timezone-aware UTC datetimes.
 
 The server documents every field as optional. The models take it at its word except for what
 names an object: `Work.work_id` and `Work.task_id`, `Task.id`, `UploadedAsset.id`,
-`Element.id`, `Voice.id`, `DownloadResult.cdn_url` and `Account.email` are required, with no
-default, and a response without one (or with ``null``) is a `ResponseValidationError` naming
-the field's wire path, e.g. ``$.history[0].works[2].workId``. Every other attribute has a
-default: ``None`` for a scalar or a nested object, an empty tuple for a list, an empty dict
-for a free-form object.
+`Element.id`, `ElementTag.id`, `Voice.id`, `RunningTask.id`, `AccountCapacity.email`,
+`DownloadResult.cdn_url` and `Account.email` are required, with no default, and a response
+without one (or with ``null``) is a `ResponseValidationError` naming the field's wire path,
+e.g. ``$.history[0].works[2].workId``. Every other attribute has a default: ``None`` for a
+scalar or a nested object, an empty tuple for a list, an empty dict for a free-form object.
 
 How JSON becomes these classes (and back) is the converter's business, in `_converter`.
 
@@ -41,24 +41,30 @@ from ._assets import (
     UserTickets,
     Work,
 )
-from ._elements import Element, ElementResource, Voice
+from ._elements import Element, ElementResource, ElementsPage, ElementTag, Voice
+from ._scheduler import AccountCapacity, Capacity, RunningTask
 from ._uploads import DeleteResult, UploadedAsset, UploadsPage
 
 __all__ = [
     "Account",
     "AccountBalance",
+    "AccountCapacity",
     "AccountSession",
     "AssetsPage",
+    "Capacity",
     "DeleteResult",
     "DownloadFileType",
     "DownloadInfo",
     "DownloadResult",
     "Element",
     "ElementResource",
+    "ElementTag",
+    "ElementsPage",
     "HistoryEntry",
     "Limitation",
     "PointsGrant",
     "Resource",
+    "RunningTask",
     "SelfComment",
     "Task",
     "TaskArgument",

@@ -1,4 +1,4 @@
-"""The models of GET /elements/{elementId}: elements (reusable characters, objects, scenes)."""
+"""The models of GET /elements and GET /elements/{elementId}: elements and pages of them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import attrs
 
 from ._common import datetime_from_ms, free_form
 
-__all__ = ["Element", "ElementResource", "Voice"]
+__all__ = ["Element", "ElementResource", "ElementTag", "ElementsPage", "Voice"]
 
 
-# --- GET /elements/{elementId} ---------------------------------------------------------------
+# --- GET /elements/{elementId}, GET /elements ------------------------------------------------
 
 
 @attrs.frozen
@@ -56,6 +56,21 @@ class ElementResource:
 
 
 @attrs.frozen
+class ElementTag:
+    """The tag of an element, in the earliest documented shape of the element list.
+
+    Attributes:
+        id: the tag's ID.
+        tag_key: its key.
+        tag_desc: its description.
+    """
+
+    id: str
+    tag_key: str | None = None
+    tag_desc: str | None = None
+
+
+@attrs.frozen
 class Element:
     """A reusable character, object or scene that generations can refer to.
 
@@ -69,6 +84,10 @@ class Element:
         resources: its reference images or videos.
         tag_list: free-form tags.
         voice: the voice attached to it, if any.
+        cover_image: its cover image's URL, in the earliest documented list shape (where
+            `cover` is absent).
+        image_resources: its reference images' URLs, in that same earliest shape.
+        tag: its one tag, in that same earliest shape.
         current_version: its version number.
         create_time: creation time, in ms.
         update_time: last update time, in ms.
@@ -85,6 +104,9 @@ class Element:
     resources: tuple[ElementResource, ...] = ()
     tag_list: tuple[Any, ...] = free_form()
     voice: Voice | None = None
+    cover_image: str | None = None
+    image_resources: tuple[str, ...] = ()
+    tag: ElementTag | None = None
     current_version: int | None = None
     create_time: int | None = None
     update_time: int | None = None
@@ -100,3 +122,25 @@ class Element:
     def updated_at(self) -> datetime | None:
         """`update_time` as an aware UTC datetime; None when unset or out of range."""
         return datetime_from_ms(self.update_time)
+
+
+@attrs.frozen
+class ElementsPage:
+    """One page of GET /elements.
+
+    Attributes:
+        elements_list: the elements of the page (also `elements`).
+        page_num: the page's number, from 1.
+        page_size: the page size it was asked with.
+        total: how many elements match the listing's filters, over all its pages.
+    """
+
+    elements_list: tuple[Element, ...] = ()
+    page_num: int | None = None
+    page_size: int | None = None
+    total: int | None = None
+
+    @property
+    def elements(self) -> tuple[Element, ...]:
+        """The elements of the page."""
+        return self.elements_list
