@@ -45,7 +45,13 @@ from ._http import (
 )
 from ._params import normalize_email, shown
 from ._redact import Redactor, without_query
-from ._resources import AccountsResource, AssetsResource, ElementsResource, UploadsResource
+from ._resources import (
+    AccountsResource,
+    AssetsResource,
+    ElementsResource,
+    SchedulerResource,
+    UploadsResource,
+)
 from ._retry import RetryPolicy, parse_retry_after
 from ._types import NOT_GIVEN, CallContext, NotGiven, TimeoutTypes
 from ._version import __version__
@@ -119,9 +125,11 @@ class KlingClient:
     uploads: UploadsResource
     """GET and DELETE /assets/uploaded: uploaded files."""
     elements: ElementsResource
-    """GET /elements/{elementId}."""
+    """GET /elements and GET /elements/{elementId}: elements."""
     accounts: AccountsResource
     """GET /accounts and GET /accounts/{email}: the configured Kling accounts."""
+    scheduler: SchedulerResource
+    """GET /scheduler/available: running jobs and each account's free capacity."""
 
     def __init__(
         self,
@@ -222,6 +230,7 @@ class KlingClient:
         self.uploads = UploadsResource(requester)
         self.elements = ElementsResource(requester)
         self.accounts = AccountsResource(requester)
+        self.scheduler = SchedulerResource(requester)
 
     # -- configuration -------------------------------------------------------------------
 

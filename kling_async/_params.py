@@ -27,8 +27,10 @@ __all__ = [
     "normalize_file_name",
     "normalize_file_type",
     "normalize_file_types",
+    "normalize_flag",
     "normalize_ids",
     "normalize_sort",
+    "normalize_tag",
     "path_segment",
     "positive_int",
     "shown",
@@ -222,13 +224,36 @@ def normalize_sort(sort: object) -> Literal["asc", "desc"] | None:
     raise InvalidInputError(f"sort must be 'asc' or 'desc', not {shown(sort)}")
 
 
-def positive_int(value: object, name: str) -> int:
-    """Return ``value`` when it is an int from 1 to `MAX_INT` (page numbers, sizes, counts)."""
+def positive_int(value: object, name: str, *, most: int = MAX_INT) -> int:
+    """Return ``value`` when it is an int from 1 to ``most`` (page numbers, sizes, counts).
+
+    ``most`` is `MAX_INT` unless the endpoint takes less (GET /elements: pages of up to 100).
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(f"{name} must be an int, not {type(value).__name__}")
-    if not 1 <= value <= MAX_INT:
-        raise InvalidInputError(f"{name} must be from 1 to {MAX_INT}, not {shown(value)}")
+    if not 1 <= value <= most:
+        raise InvalidInputError(f"{name} must be from 1 to {most}, not {shown(value)}")
     return value
+
+
+def normalize_flag(value: object, name: str) -> Literal["true", "false"] | None:
+    """Return a yes/no filter as its wire value (None when not given); only bools are taken."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be True, False or None, not {shown(value)}")
+    return "true" if value else "false"
+
+
+def normalize_tag(tag: object) -> str | None:
+    """Return a tag filter (None when not given): a non-blank string or a non-negative int."""
+    if tag is None:
+        return None
+    if isinstance(tag, int) and not isinstance(tag, bool) and 0 <= tag <= MAX_INT:
+        return str(tag)
+    if isinstance(tag, str) and tag.strip():
+        return tag.strip()
+    raise InvalidInputError(f"tag must be a non-blank string or a tag ID, not {shown(tag)}")
 
 
 def normalize_file_name(file_name: object) -> str | None:

@@ -8,15 +8,18 @@ from ._accounts import AccountsResource
 from ._assets import AssetsResource
 from ._base import Requester
 from ._elements import ElementsResource
-from ._options import AssetsListOptions, UploadsListOptions
+from ._options import AssetsListOptions, ElementsListOptions, UploadsListOptions
+from ._scheduler import SchedulerResource
 from ._uploads import UploadsResource
 
 __all__ = [
     "AccountsResource",
     "AssetsListOptions",
     "AssetsResource",
+    "ElementsListOptions",
     "ElementsResource",
     "Requester",
+    "SchedulerResource",
     "UploadsListOptions",
     "UploadsResource",
 ]

@@ -22,8 +22,13 @@ def listing(
     params: dict[str, str],
     page_size: int,
     timeout: TimeoutTypes | NotGiven,
+    *,
+    total: Callable[[P], int | None] | None = None,
 ) -> PageSource[P]:
-    """A paged GET listing as a `PageSource`; ``params`` are checked and hold ``pageSize``."""
+    """A paged GET listing as a `PageSource`; ``params`` are checked and hold ``pageSize``.
+
+    ``total`` reads how many entries the listing holds from a page, for a listing that says.
+    """
     email = params.get("email")
 
     async def fetch(page_num: int) -> P:
@@ -33,4 +38,4 @@ def listing(
             "GET", path, cast_to, params=query, timeout=timeout, context=context
         )
 
-    return PageSource(fetch=fetch, count=count, page_size=page_size)
+    return PageSource(fetch=fetch, count=count, page_size=page_size, total=total)

@@ -14,8 +14,11 @@ from .._types import ContentType, NotGiven, SortOrder, TimeoutTypes
 
 __all__ = [
     "ASSETS_PAGE_SIZE",
+    "ELEMENTS_MAX_PAGE_SIZE",
+    "ELEMENTS_PAGE_SIZE",
     "UPLOADS_PAGE_SIZE",
     "AssetsListOptions",
+    "ElementsListOptions",
     "UploadsListOptions",
     "check_options",
 ]
@@ -25,6 +28,12 @@ ASSETS_PAGE_SIZE = 40
 
 UPLOADS_PAGE_SIZE = 20
 """The default ``page_size`` of GET /assets/uploaded listings: files per page."""
+
+ELEMENTS_PAGE_SIZE = 50
+"""The default ``page_size`` of GET /elements listings (the service's own): elements per page."""
+
+ELEMENTS_MAX_PAGE_SIZE = 100
+"""The largest ``page_size`` GET /elements takes."""
 
 
 class AssetsListOptions(TypedDict, total=False):
@@ -66,6 +75,32 @@ class UploadsListOptions(TypedDict, total=False):
     file_name: str | None
     page_size: int
     sort: SortOrder | None
+    timeout: TimeoutTypes | NotGiven
+
+
+class ElementsListOptions(TypedDict, total=False):
+    """The options of a GET /elements listing (elements), all optional keywords.
+
+    Taken by `ElementsResource.list`, `ElementsResource.iter_pages`,
+    `ElementsResource.iter_elements`, `ElementsResource.page_source` and
+    `kling_async.batch.iter_element_pages`. A filter left out (or None) is not sent.
+
+    Keys:
+        favored: True for only the elements marked favourite.
+        official: True for only Kling's own (official) elements, instead of the account's.
+        page_size: elements per page, 1 to 100, default 50.
+        sort: ``"asc"`` or ``"desc"`` (sent as ``sortDirection=ASC``/``DESC``); default: the
+            service's, ``"desc"``. The service does not say what it sorts by (creation time,
+            presumably).
+        tag: only elements with this tag (a tag's ID or key, as GET /elements/tags names it).
+        timeout: the timeout of each request, instead of the client's.
+    """
+
+    favored: bool | None
+    official: bool | None
+    page_size: int
+    sort: SortOrder | None
+    tag: str | int | None
     timeout: TimeoutTypes | NotGiven
 
 
