@@ -1,7 +1,7 @@
 """Concurrent helpers: list several accounts at once, download and delete any number of IDs.
 
-Listings (`iter_pages`, `iter_upload_pages`) fetch the pages of one or more accounts
-concurrently and yield each account's pages in order; ID helpers (`download`,
+Listings (`iter_pages`, `iter_upload_pages`, `iter_element_pages`) fetch the pages of one or
+more accounts concurrently and yield each account's pages in order; ID helpers (`download`,
 `delete_uploaded`) split long ID lists into chunks of up to 10 and call the endpoint once per
 chunk, concurrently, reporting every chunk's outcome. All of them run on asyncio and trio, and
 stay within the client's connection pool. 429s and other retryable failures are retried by the
@@ -25,9 +25,11 @@ explains why (PEP 789) and what it costs.
 How much runs at once: each account keeps up to ``per_account`` page requests in flight
 (pages n .. n + per_account - 1, where n is its next page to deliver), and at most
 ``concurrency`` requests are in flight across all accounts (clamped to the client's pool size
-when known). There is no total, so pages are requested ahead: an account ends at its first
-page that is empty or shorter than ``page_size``, and at most ``per_account - 1`` pages past
-its end are requested; they are dropped, never yielded.
+when known). GET /assets and GET /assets/uploaded report no total, so pages are requested
+ahead: an account ends at its first page that is empty or shorter than ``page_size``, and at
+most ``per_account - 1`` pages past its end are requested; they are dropped, never yielded.
+GET /elements reports its total: `iter_element_pages` asks for each account's first page
+alone, then for exactly the pages that exist.
 
 Errors in listings. With ``on_error="raise"`` (the default) the first failed page (after the
 client's retries) stops all requests and is raised as the SDK's own error, e.g.
@@ -60,20 +62,18 @@ upload IDs (`UploadedAsset.id`), in whichever form they were passed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .._client import KlingClient
 from .._exceptions import InvalidInputError
 from .._models import AssetsPage, DeleteResult, DownloadResult, UploadsPage
-from .._pagination import PageSource
 from .._params import (
     MAX_DELETE_IDS,
     canonical_id,
     normalize_email,
-    normalize_emails,
     normalize_file_types,
     normalize_ids,
     positive_int,
@@ -81,8 +81,10 @@ from .._params import (
 from .._resources import AssetsListOptions, UploadsListOptions
 from .._types import NOT_GIVEN, FileType, NotGiven, TimeoutTypes
 from ._chunks import BatchResult, ChunkFailed, ChunkOutcome, ChunkSucceeded, chunked, run_chunks
+from ._elements import iter_element_pages
+from ._fanout import clamp_concurrency, fan_out, listed_accounts
 from ._pacing import Pacer, make_pacer
-from ._pages import AccountPage, ConcurrentPages, OnError, PageFailure, check_on_error
+from ._pages import AccountPage, ConcurrentPages, OnError, PageFailure
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -100,11 +102,10 @@ __all__ = [
     "PageFailure",
     "delete_uploaded",
     "download",
+    "iter_element_pages",
     "iter_pages",
     "iter_upload_pages",
 ]
-
-P = TypeVar("P")
 
 MAX_CHUNK_SIZE = MAX_DELETE_IDS
 """The most IDs one chunk (one call) of `download` and `delete_uploaded` carries: 10."""
@@ -153,9 +154,9 @@ def iter_pages(
     """
     sources = [
         (account, client.assets.page_source(email=account, **options))
-        for account in _accounts(client, emails)
+        for account in listed_accounts(client, emails)
     ]
-    return _pages(client, sources, concurrency, per_account, on_error, max_per_second)
+    return fan_out(client, sources, concurrency, per_account, on_error, max_per_second)
 
 
 def iter_upload_pages(
@@ -183,9 +184,9 @@ def iter_upload_pages(
     """
     sources = [
         (account, client.uploads.page_source(email=account, **options))
-        for account in _accounts(client, emails)
+        for account in listed_accounts(client, emails)
     ]
-    return _pages(client, sources, concurrency, per_account, on_error, max_per_second)
+    return fan_out(client, sources, concurrency, per_account, on_error, max_per_second)
 
 
 async def download(
@@ -346,39 +347,10 @@ def _account(client: KlingClient, email: str | None) -> str | None:
     return normalize_email(email) if email is not None else client.email
 
 
-def _accounts(client: KlingClient, emails: Iterable[str] | str | None) -> list[str | None]:
-    """The accounts to list, each once (without regard to case); the client's default for None."""
-    accounts = normalize_emails(emails)
-    return [client.email] if accounts is None else list(accounts)
-
-
-def _concurrency(client: KlingClient, concurrency: int) -> int:
-    limit = positive_int(concurrency, "concurrency")
-    pool = client.max_connections
-    return min(limit, pool) if pool else limit
-
-
-def _pages(
-    client: KlingClient,
-    sources: Sequence[tuple[str | None, PageSource[P]]],
-    concurrency: int,
-    per_account: int,
-    on_error: OnError,
-    max_per_second: float | None,
-) -> ConcurrentPages[P]:
-    return ConcurrentPages(
-        sources,
-        concurrency=_concurrency(client, concurrency),
-        per_account=positive_int(per_account, "per_account"),
-        on_error=check_on_error(on_error),
-        pacer=make_pacer(max_per_second),
-    )
-
-
 def _chunk_settings(
     client: KlingClient, chunk_size: int, concurrency: int, max_per_second: float | None
 ) -> tuple[int, int, Pacer | None]:
     size = positive_int(chunk_size, "chunk_size")
     if size > MAX_CHUNK_SIZE:
         raise InvalidInputError(f"chunk_size must be at most {MAX_CHUNK_SIZE}, not {size}")
-    return size, _concurrency(client, concurrency), make_pacer(max_per_second)
+    return size, clamp_concurrency(client, concurrency), make_pacer(max_per_second)

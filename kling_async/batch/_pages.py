@@ -60,6 +60,11 @@ class _HasAssets(Protocol[I_co]):
     def assets(self) -> tuple[I_co, ...]: ...
 
 
+class _HasElements(Protocol[I_co]):
+    @property
+    def elements(self) -> tuple[I_co, ...]: ...
+
+
 @attrs.frozen
 class AccountPage(Generic[P_co]):
     """One page of one account's listing, as delivered by the batch iterators.
@@ -68,7 +73,8 @@ class AccountPage(Generic[P_co]):
         email: the account the page belongs to (None: the client's default account, when the
             client has no email set).
         page_num: the page's number in that account's listing, from 1.
-        page: the decoded page (`AssetsPage` for /assets, `UploadsPage` for /assets/uploaded).
+        page: the decoded page (`AssetsPage` for /assets, `UploadsPage` for /assets/uploaded,
+            `ElementsPage` for /elements).
     """
 
     email: str | None
@@ -84,6 +90,11 @@ class AccountPage(Generic[P_co]):
     def assets(self: AccountPage[_HasAssets[I_co]]) -> tuple[I_co, ...]:
         """The page's uploaded files (pages of /assets/uploaded)."""
         return self.page.assets
+
+    @property
+    def elements(self: AccountPage[_HasElements[I_co]]) -> tuple[I_co, ...]:
+        """The page's elements (pages of /elements)."""
+        return self.page.elements
 
 
 @attrs.frozen
@@ -237,8 +248,9 @@ class _Account(Generic[P]):
 class ConcurrentPages(AsyncIterator[AccountPage[P]]):
     """An async iterator over the pages of several accounts' listings, fetched concurrently.
 
-    Returned by `kling_async.batch.iter_pages` and `kling_async.batch.iter_upload_pages`. Each
-    account's pages come in ascending order; accounts interleave. Empty pages are skipped.
+    Returned by the listing helpers of `kling_async.batch` (`iter_pages`, `iter_upload_pages`,
+    `iter_element_pages`). Each account's pages come in ascending order; accounts interleave.
+    Empty pages are skipped.
 
     Enter it with ``async with``, then iterate; requests stay in flight while the loop body
     runs (the task group lives for the block, opened and closed by the caller)::
