@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._data import TaskRecord
+from ._elements import list_elements
 from ._files import (
     FILE_EXTENSIONS,
     MEDIA_TYPES,
@@ -34,6 +35,7 @@ from ._params import (
 )
 from ._paths import API_ROOT, CDN_ROOT
 from ._responses import APIError, Handler, json_response, not_found, route
+from ._scheduler import scheduler_available
 from ._state import ServerState
 
 __all__ = ["API_ENDPOINTS", "CDN_ENDPOINTS", "api_routes"]
@@ -158,9 +160,11 @@ API_ENDPOINTS: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/assets/uploaded", _list_uploads),
     ("DELETE", "/assets/uploaded", _delete_uploads),
     ("GET", "/assets/download", _download),
+    ("GET", "/elements", list_elements),
     ("GET", "/elements/{element_id}", _get_element),
     ("GET", "/accounts", _list_accounts),
     ("GET", "/accounts/{email}", _get_account),
+    ("GET", "/scheduler/available", scheduler_available),
 )
 
 #: The CDN: (method, path, handler).

@@ -45,9 +45,9 @@ class FakeKlingServer:
     """A fake useapi.net Kling API on a real loopback port, for tests, demos and benchmarks.
 
     It serves GET /assets, GET and DELETE /assets/uploaded, GET /assets/download (with the files
-    behind each ``cdnUrl``), GET /elements/{elementId}, GET /accounts and GET /accounts/{email}
-    from a seeded dataset, on whichever of asyncio and trio runs it. Latency, jitter and faults
-    can be changed while it runs.
+    behind each ``cdnUrl``), GET /elements, GET /elements/{elementId}, GET /accounts,
+    GET /accounts/{email} and GET /scheduler/available from a seeded dataset, on whichever of
+    asyncio and trio runs it. Latency, jitter and faults can be changed while it runs.
 
     Example::
 
