@@ -112,6 +112,8 @@ def work_payload(work_id: int, task_id: int, *, video: bool) -> dict[str, Any]:
         "userId": 8080,
         "type": "m2v_img2video_hq" if video else "mmu_txt2img_aiweb",
         "status": 99,
+        "status_name": "succeed",
+        "status_final": True,
         "contentType": "video" if video else "image",
         "resource": {
             "resource": f"https://media.example.org/w/{work_id}.{'mp4' if video else 'png'}",
@@ -163,6 +165,8 @@ def history_entry_payload(task_id: int, works: list[dict[str, Any]]) -> dict[str
             "type": works[0]["type"],
             "scene": "NORMAL_CREATION",
             "status": 99,
+            "status_name": "succeed",
+            "status_final": True,
             "taskInfo": works[0]["taskInfo"],
             "favored": False,
             "deleted": False,

@@ -43,6 +43,7 @@ from ._assets import (
 )
 from ._elements import Element, ElementResource, ElementsPage, ElementTag, Voice
 from ._scheduler import AccountCapacity, Capacity, RunningTask
+from ._tasks import TaskDeleteResult, TaskDetail, TasksPage
 from ._uploads import DeleteResult, UploadedAsset, UploadsPage
 
 __all__ = [
@@ -68,8 +69,11 @@ __all__ = [
     "SelfComment",
     "Task",
     "TaskArgument",
+    "TaskDeleteResult",
+    "TaskDetail",
     "TaskInfo",
     "TaskInput",
+    "TasksPage",
     "Ticket",
     "UploadedAsset",
     "UploadsPage",

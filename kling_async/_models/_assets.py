@@ -202,6 +202,8 @@ class Work:
         user_id: the Kling user who owns it.
         type: the task type, e.g. ``"m2v_img2video_hq"``.
         status: Kling's numeric status code.
+        status_name: the status in words, e.g. ``"succeed"`` (sent by GET /tasks).
+        status_final: whether the work's task is over (sent by GET /tasks).
         content_type: ``"video"``, ``"image"`` or ``"audio"``.
         resource: the output file.
         cover: the output's cover image.
@@ -229,6 +231,8 @@ class Work:
     user_id: int | None = None
     type: str | None = None
     status: int | None = None
+    status_name: str | None = attrs.field(default=None, metadata={"wire_name": "status_name"})
+    status_final: bool | None = attrs.field(default=None, metadata={"wire_name": "status_final"})
     content_type: str | None = None
     resource: Resource | None = None
     cover: Resource | None = None
@@ -280,6 +284,9 @@ class Task:
         type: the task type, e.g. ``"m2v_img2video_hq"``.
         scene: the creation scene, e.g. ``"NORMAL_CREATION"``.
         status: Kling's numeric status code.
+        status_name: the status in words, e.g. ``"submitted"``, ``"succeed"`` (sent by the
+            task endpoints, not by GET /assets).
+        status_final: whether the task is over, well or not (sent by the task endpoints).
         task_info: what the task was asked to do.
         favored: whether the owner marked it favourite.
         deleted: whether it was deleted.
@@ -294,6 +301,8 @@ class Task:
     type: str | None = None
     scene: str | None = None
     status: int | None = None
+    status_name: str | None = attrs.field(default=None, metadata={"wire_name": "status_name"})
+    status_final: bool | None = attrs.field(default=None, metadata={"wire_name": "status_final"})
     task_info: TaskInfo | None = None
     favored: bool | None = None
     deleted: bool | None = None
@@ -315,7 +324,7 @@ class Task:
 
 @attrs.frozen
 class HistoryEntry:
-    """One task of the GET /assets history, with the works it produced and its queue times.
+    """One task of the GET /assets or GET /tasks history, with its works and its queue times.
 
     Attributes:
         works: the task's outputs.
@@ -336,6 +345,13 @@ class HistoryEntry:
     origin_eta_time: int | None = None
     origin_queuing_eta_time: int | None = None
     current_timestamp: int | None = None
+
+    @property
+    def task_id(self) -> int | None:
+        """The task's ID: `Task.id`, else the works' `Work.task_id`; None when neither is sent."""
+        if self.task is not None:
+            return self.task.id
+        return self.works[0].task_id if self.works else None
 
 
 @attrs.frozen
