@@ -612,7 +612,7 @@ def _status_error(response: httpx.Response, redactor: Redactor) -> APIStatusErro
         or httpx.codes.get_reason_phrase(response.status_code)
         or f"HTTP {response.status_code}"
     )
-    error = error_class_for_status(response.status_code)(
+    error = error_class_for_status(response.status_code, message)(
         message, response=redactor.response(response), body=body
     )
     if isinstance(error, RateLimitError):

@@ -10,6 +10,7 @@ KlingError
 │   │   ├── AuthenticationError             401
 │   │   ├── PaymentRequiredError            402 ("Subscription required")
 │   │   ├── NotFoundError                   404
+│   │   │   └── TaskNotFoundError           404 "No works found for task N" (none left: gone)
 │   │   ├── RateLimitError                  429 (on Kling: every account is at capacity)
 │   │   ├── AccountError                    596 (the Kling account is in an error state)
 │   │   ├── ServerError                     any other 5xx
@@ -57,6 +58,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "ServerError",
+    "TaskNotFoundError",
 ]
 
 
@@ -168,6 +170,26 @@ class NotFoundError(APIStatusError):
     """404: the element, work or account does not exist."""
 
 
+class TaskNotFoundError(NotFoundError):
+    """404 "No works found for task N": the account holds no works of that task.
+
+    DELETE /tasks/{task_id} answers this for a task the account does not have and for one
+    already deleted (so a repeated delete lands here); the service does not tell the two
+    apart. `kling_async.batch.delete_tasks` counts it as "already gone". Any other 404 (an
+    unknown account, say) stays a plain `NotFoundError`.
+
+    Attributes:
+        task_id: the task the server named, or None if its message names none.
+
+    """
+
+    @property
+    def task_id(self) -> int | None:
+        """The task the server's message names (``N``), or None."""
+        found = _NO_WORKS.match(self.message)
+        return int(found.group(1)) if found else None
+
+
 class RateLimitError(APIStatusError):
     """429: on Kling this means every account of the subscription is at capacity.
 
@@ -260,8 +282,18 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def error_class_for_status(status_code: int) -> type[APIStatusError]:
-    """Return the `APIStatusError` subclass the SDK raises for ``status_code``."""
+_NO_WORKS = re.compile(r"No works found for task ([0-9]+)\b")
+"""The message of the 404 DELETE /tasks/{task_id} gives when the task has no works left."""
+
+
+def error_class_for_status(status_code: int, message: str | None = None) -> type[APIStatusError]:
+    """Return the `APIStatusError` subclass the SDK raises for ``status_code``.
+
+    ``message`` (the body's ``"error"``) picks a narrower class where the service's words
+    say more than the status: `TaskNotFoundError` for its "No works found for task N".
+    """
+    if status_code == 404 and message is not None and _NO_WORKS.match(message):
+        return TaskNotFoundError
     cls = _STATUS_ERRORS.get(status_code)
     if cls is not None:
         return cls
