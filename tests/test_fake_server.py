@@ -151,9 +151,11 @@ async def test_a_server_that_is_not_running_has_no_address() -> None:
         ("GET", "/assets/uploaded"),
         ("DELETE", "/assets/uploaded"),
         ("GET", "/assets/download"),
+        ("GET", "/elements"),
         ("GET", "/elements/u_123456789012345"),
         ("GET", "/accounts"),
         ("GET", "/accounts/nobody@example.com"),
+        ("GET", "/scheduler/available"),
     ],
 )
 async def test_every_endpoint_requires_the_exact_bearer_token(
@@ -658,6 +660,127 @@ async def test_element_of_another_account_is_404(
     assert (await client.get(f"/elements/{other}")).status_code == 404
 
 
+# -- GET /elements -----------------------------------------------------------------------------
+
+ELEMENTS_PAGE_KEYS = {"elementsList", "pageNum", "pageSize", "total"}
+
+
+async def test_elements_pages_carry_the_total_and_end_where_it_says(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    records = fake.data.accounts[0].elements
+    pages = []
+    for page_num in (1, 2, 3, 4):
+        response = await client.get("/elements", params={"pageSize": 2, "pageNum": page_num})
+        assert response.status_code == 200
+        page = response.json()
+        assert set(page) == ELEMENTS_PAGE_KEYS
+        assert (page["pageNum"], page["pageSize"], page["total"]) == (page_num, 2, len(records))
+        pages.append(page["elementsList"])
+    assert [len(items) for items in pages] == [2, 2, 1, 0]  # 5 elements
+    listed = [item for items in pages for item in items]
+    account = fake.data.accounts[0]
+    assert listed == [account.render_element(record) for record in records]
+    assert all(ELEMENT_KEYS <= set(item) <= ELEMENT_KEYS | {"voice"} for item in listed)
+
+
+async def test_elements_list_50_a_page_by_default() -> None:
+    async with (
+        FakeKlingServer(accounts=1, elements_per_account=120) as big,
+        make_client(base_url=big.base_url, headers=auth(big)) as http,
+    ):
+        first = (await http.get("/elements")).json()
+        last = (await http.get("/elements", params={"pageNum": 3})).json()
+    assert (len(first["elementsList"]), first["pageSize"], first["total"]) == (50, 50, 120)
+    assert len(last["elementsList"]) == 20
+
+
+@pytest.mark.parametrize("size", ["0", "101", "-1", "ten", "1.5"])
+async def test_elements_page_size_outside_1_to_100_is_a_400(
+    client: httpx2.AsyncClient, size: str
+) -> None:
+    response = await client.get("/elements", params={"pageSize": size})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "Invalid parameters"
+    assert "pageSize" in body["detail"]
+
+
+async def test_elements_page_sizes_1_and_100_are_taken(client: httpx2.AsyncClient) -> None:
+    for size in (1, 100):
+        response = await client.get("/elements", params={"pageSize": size})
+        assert response.status_code == 200
+        assert response.json()["pageSize"] == size
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("official", "yes"), ("favored", "1"), ("sortDirection", "up"), ("pageNum", "0")],
+)
+async def test_elements_unreadable_parameters_are_a_400(
+    client: httpx2.AsyncClient, name: str, value: str
+) -> None:
+    response = await client.get("/elements", params={name: value})
+    assert response.status_code == 400
+    assert name in response.json()["detail"]
+
+
+async def test_elements_filters_and_sort_apply_before_paging() -> None:
+    async with FakeKlingServer(accounts=1, elements_per_account=40, seed=3) as fake:
+        records = fake.data.accounts[0].elements
+        async with make_client(base_url=fake.base_url, headers=auth(fake)) as http:
+
+            async def ids(**params: Any) -> tuple[list[str], int]:
+                page = (await http.get("/elements", params={"pageSize": 100, **params})).json()
+                return [item["id"] for item in page["elementsList"]], page["total"]
+
+            favored = [r.id for r in records if r.favored]
+            scenes = [r.id for r in records if (4, "Scene") in r.tags]
+            assert 0 < len(favored) < 40
+            assert 0 < len(scenes) < 40
+            assert await ids(favored="true") == (favored, len(favored))
+            assert await ids(favored="FALSE") == ([r.id for r in records], 40)
+            assert await ids(tag="Scene") == (scenes, len(scenes))
+            assert await ids(tag="scene") == await ids(tag="4")
+            both = [i for i in favored if i in scenes]
+            assert await ids(tag="4", favored="true") == (both, len(both))
+            assert await ids(sortDirection="ASC") == ([r.id for r in records][::-1], 40)
+            assert await ids(sortDirection="desc") == ([r.id for r in records], 40)
+            assert await ids(official="true") == ([], 0)
+            assert await ids(tag="no such tag") == ([], 0)
+
+
+async def test_elements_of_each_account_are_its_own(
+    fake: FakeKlingServer, bare: httpx2.AsyncClient
+) -> None:
+    for account in fake.data.accounts:
+        params = {"email": account.email, "pageSize": 100}
+        page = (await bare.get("/elements", headers=auth(fake), params=params)).json()
+        assert [item["id"] for item in page["elementsList"]] == [e.id for e in account.elements]
+        assert fake.requests[-1].email == account.email
+
+
+async def test_element_by_id_is_unchanged_by_the_listing(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    record = fake.data.accounts[0].elements[0]
+    alone = (await client.get(f"/elements/{record.id}")).json()
+    listed = (await client.get("/elements", params={"pageSize": 1})).json()["elementsList"]
+    assert listed == [alone]
+    assert "element" not in alone  # the current, flat shape
+
+
+async def test_element_by_id_can_answer_in_the_older_wrapped_shape(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    account = fake.data.accounts[0]
+    record = account.elements[0]
+    fake.add_faults(Fault.body({"element": account.render_element(record)}), path="/elements/")
+    wrapped = (await client.get(f"/elements/{record.id}")).json()
+    flat = (await client.get(f"/elements/{record.id}")).json()
+    assert wrapped == {"element": flat}
+
+
 # -- GET /accounts, GET /accounts/{email} ---------------------------------------------------
 
 
@@ -751,6 +874,44 @@ async def test_faults_apply_to_the_accounts_endpoints(
     assert [r.fault for r in fake.requests] == ["status", "malformed_json"]
 
 
+# -- GET /scheduler/available -----------------------------------------------------------------
+
+
+async def test_scheduler_available_has_the_documented_shape(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    response = await client.get("/scheduler/available")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"executing", "available"}
+    assert [item["email"] for item in body["available"]] == list(fake.emails)
+    running_keys = {"id", "email", "started", "elapsed"}
+    for item in body["executing"]:
+        assert running_keys <= set(item) <= running_keys | {"replyUrl", "replyRef"}
+        assert isinstance(item["id"], int)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", item["started"])
+        assert re.fullmatch(r"\d\d:\d\d", item["elapsed"])
+    for item, record in zip(body["available"], fake.data.accounts, strict=True):
+        assert set(item) == {"email", "maxJobs", "executing", "available"}
+        running = [task for task in body["executing"] if task["email"] == record.email]
+        assert item["maxJobs"] == record.max_jobs
+        assert 0 <= item["executing"] == len(running) <= record.max_jobs
+        assert item["available"] == record.max_jobs - len(running)
+
+
+async def test_scheduler_runs_tasks_newer_than_each_accounts_history() -> None:
+    async with (
+        FakeKlingServer(accounts=6, works_per_account=4, seed=2) as fake,
+        make_client(base_url=fake.base_url, headers=auth(fake)) as http,
+    ):
+        body = (await http.get("/scheduler/available")).json()
+    assert body["executing"]  # the seed runs some
+    assert any(item["executing"] == 0 for item in body["available"])
+    for item in body["executing"]:
+        account = fake.data.account(item["email"])
+        assert item["id"] > account.tasks[0].task_id
+
+
 # -- determinism and size ---------------------------------------------------------------------
 
 
@@ -767,7 +928,11 @@ async def fetch_everything(fake: FakeKlingServer) -> list[bytes]:
             for element in fake.data.account(email_address).elements:
                 bodies.append((await http.get(f"/elements/{element.id}", params=params)).content)
             bodies.append((await http.get(f"/accounts/{email_address}")).content)
+            for listing in ({"pageSize": 2}, {"sortDirection": "ASC", "favored": "true"}):
+                elements = await http.get("/elements", params={**params, **listing})
+                bodies.append(elements.content)
         bodies.append((await http.get("/accounts")).content)
+        bodies.append((await http.get("/scheduler/available")).content)
         return bodies
 
 

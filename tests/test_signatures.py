@@ -15,8 +15,10 @@ from kling_async import (
     AssetsListOptions,
     AssetsResource,
     DownloadResult,
+    ElementsListOptions,
     ElementsResource,
     KlingClient,
+    SchedulerResource,
     UploadsListOptions,
     UploadsResource,
     batch,
@@ -41,6 +43,12 @@ LISTINGS: list[tuple[type[Any], list[str], Callable[..., Any], type[Any]]] = [
         ["list", "iter_pages", "iter_assets", "page_source"],
         batch.iter_upload_pages,
         UploadsListOptions,
+    ),
+    (
+        ElementsResource,
+        ["list", "iter_pages", "iter_elements", "page_source"],
+        batch.iter_element_pages,
+        ElementsListOptions,
     ),
 ]
 
@@ -89,6 +97,7 @@ def test_a_listings_siblings_take_no_positional_option_and_share_one_options_typ
         (ElementsResource.get, ["element_id"], ["email", "timeout"]),
         (AccountsResource.get, ["email"], ["timeout"]),
         (AccountsResource.list, [], ["timeout"]),
+        (SchedulerResource.available, [], ["timeout"]),
         (
             batch.download,
             ["client", "work_ids"],
@@ -116,10 +125,15 @@ def test_the_options_types_spell_the_same_option_the_same_way() -> None:
     uploads = UploadsListOptions.__annotations__
     assert list(assets) == ["content_type", "page_size", "sort", "timeout"]
     assert list(uploads) == ["content_type", "file_name", "page_size", "sort", "timeout"]
+    elements = ElementsListOptions.__annotations__
+    assert list(elements) == ["favored", "official", "page_size", "sort", "tag", "timeout"]
     for key in set(assets) & set(uploads):
         assert assets[key] == uploads[key], key
+    for key in set(assets) & set(elements):
+        assert assets[key] == elements[key], key
     assert not AssetsListOptions.__required_keys__
     assert not UploadsListOptions.__required_keys__
+    assert not ElementsListOptions.__required_keys__
 
 
 @pytest.mark.anyio
