@@ -29,6 +29,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    TaskNotFoundError,
 )
 from ._http import HTTPBackend
 from ._models import (
@@ -54,8 +55,11 @@ from ._models import (
     SelfComment,
     Task,
     TaskArgument,
+    TaskDeleteResult,
+    TaskDetail,
     TaskInfo,
     TaskInput,
+    TasksPage,
     Ticket,
     UploadedAsset,
     UploadsPage,
@@ -72,6 +76,8 @@ from ._resources import (
     ElementsListOptions,
     ElementsResource,
     SchedulerResource,
+    TasksListOptions,
+    TasksResource,
     UploadsListOptions,
     UploadsResource,
 )
@@ -140,8 +146,14 @@ __all__ = [
     "SortOrder",
     "Task",
     "TaskArgument",
+    "TaskDeleteResult",
+    "TaskDetail",
     "TaskInfo",
     "TaskInput",
+    "TaskNotFoundError",
+    "TasksListOptions",
+    "TasksPage",
+    "TasksResource",
     "Ticket",
     "UploadedAsset",
     "UploadsListOptions",

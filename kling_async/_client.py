@@ -50,6 +50,7 @@ from ._resources import (
     AssetsResource,
     ElementsResource,
     SchedulerResource,
+    TasksResource,
     UploadsResource,
 )
 from ._retry import RetryPolicy, parse_retry_after
@@ -82,7 +83,7 @@ class KlingClient:
 
     Use it as ``async with KlingClient() as client:`` or keep one for the app's lifetime and
     ``await client.aclose()`` at shutdown. Endpoints live on namespaces: `assets`, `uploads`,
-    `elements`.
+    `elements`, `accounts`, `scheduler`, `tasks`.
 
     Args:
         token: the useapi.net API token; defaults to the ``USEAPI_TOKEN`` environment variable.
@@ -130,6 +131,8 @@ class KlingClient:
     """GET /accounts and GET /accounts/{email}: the configured Kling accounts."""
     scheduler: SchedulerResource
     """GET /scheduler/available: running jobs and each account's free capacity."""
+    tasks: TasksResource
+    """GET /tasks, GET and DELETE /tasks/{task_id}: generation tasks and their works."""
 
     def __init__(
         self,
@@ -231,6 +234,7 @@ class KlingClient:
         self.elements = ElementsResource(requester)
         self.accounts = AccountsResource(requester)
         self.scheduler = SchedulerResource(requester)
+        self.tasks = TasksResource(requester)
 
     # -- configuration -------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import contextlib
 import enum
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import quote
 
@@ -28,9 +29,11 @@ __all__ = [
     "normalize_file_type",
     "normalize_file_types",
     "normalize_flag",
+    "normalize_id",
     "normalize_ids",
     "normalize_sort",
     "normalize_tag",
+    "normalize_timestamp",
     "path_segment",
     "positive_int",
     "shown",
@@ -118,6 +121,49 @@ def normalize_ids(
             "(kling_async.batch splits longer lists into chunks)"
         )
     return normalized
+
+
+def normalize_id(value: object, name: str) -> int:
+    """Return one numeric ID (an int, or a numeric string such as ``" 0042"``) as an int.
+
+    Raises `InvalidInputError` for anything else: a bool, a negative number, a string that is
+    not ASCII digits, a collection of IDs.
+    """
+    return int(_one_id(value, name))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last moment a datetime holds
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def normalize_timestamp(value: object, name: str, *, round_up: bool = False) -> int | None:
+    """Return a moment as milliseconds since the Unix epoch (None when not given).
+
+    ``value`` is a `datetime` (a naive one is UTC) or an int of milliseconds. A datetime
+    between two milliseconds goes to the earlier one, or with ``round_up`` the later one: an
+    exclusive "before" bound rounds up and an exclusive "after" bound down, so that neither
+    leaves out a moment inside the range.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        elapsed = moment - _EPOCH
+        milliseconds, rest = divmod(elapsed, _ONE_MS)
+        milliseconds += 1 if round_up and rest else 0
+    elif isinstance(value, int) and not isinstance(value, bool):
+        milliseconds = value
+    else:
+        raise InvalidInputError(
+            f"{name} must be a datetime or an int of milliseconds since the epoch, "
+            f"not {type(value).__name__}"
+        )
+    if not 0 <= milliseconds <= _MAX_MS:
+        raise InvalidInputError(
+            f"{name} must be a moment from 1970 to 9999 (ms 0 to {_MAX_MS}), not {shown(value)}"
+        )
+    return int(milliseconds)
 
 
 def normalize_email(email: object) -> str | None:

@@ -8,8 +8,14 @@ from ._accounts import AccountsResource
 from ._assets import AssetsResource
 from ._base import Requester
 from ._elements import ElementsResource
-from ._options import AssetsListOptions, ElementsListOptions, UploadsListOptions
+from ._options import (
+    AssetsListOptions,
+    ElementsListOptions,
+    TasksListOptions,
+    UploadsListOptions,
+)
 from ._scheduler import SchedulerResource
+from ._tasks import TasksResource
 from ._uploads import UploadsResource
 
 __all__ = [
@@ -20,6 +26,8 @@ __all__ = [
     "ElementsResource",
     "Requester",
     "SchedulerResource",
+    "TasksListOptions",
+    "TasksResource",
     "UploadsListOptions",
     "UploadsResource",
 ]

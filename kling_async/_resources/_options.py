@@ -8,6 +8,7 @@ Every method that lists the same endpoint (``list``, ``iter_pages``, the item it
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, TypedDict
 
 from .._types import ContentType, NotGiven, SortOrder, TimeoutTypes
@@ -16,9 +17,12 @@ __all__ = [
     "ASSETS_PAGE_SIZE",
     "ELEMENTS_MAX_PAGE_SIZE",
     "ELEMENTS_PAGE_SIZE",
+    "TASKS_MAX_PAGE_SIZE",
+    "TASKS_PAGE_SIZE",
     "UPLOADS_PAGE_SIZE",
     "AssetsListOptions",
     "ElementsListOptions",
+    "TasksListOptions",
     "UploadsListOptions",
     "check_options",
 ]
@@ -34,6 +38,16 @@ ELEMENTS_PAGE_SIZE = 50
 
 ELEMENTS_MAX_PAGE_SIZE = 100
 """The largest ``page_size`` GET /elements takes."""
+
+TASKS_PAGE_SIZE = 20
+"""The default ``page_size`` of GET /tasks listings: tasks per page (always sent)."""
+
+TASKS_MAX_PAGE_SIZE = 100
+"""The largest ``page_size`` of GET /tasks listings: the SDK's limit, the service documents none.
+
+A server that quietly answered a larger size with fewer tasks would end a listing early (a
+short page is the last), so the SDK asks for no more than this.
+"""
 
 
 class AssetsListOptions(TypedDict, total=False):
@@ -101,6 +115,30 @@ class ElementsListOptions(TypedDict, total=False):
     page_size: int
     sort: SortOrder | None
     tag: str | int | None
+    timeout: TimeoutTypes | NotGiven
+
+
+class TasksListOptions(TypedDict, total=False):
+    """The options of a GET /tasks listing (generation tasks, newest first), all optional keywords.
+
+    Taken by `TasksResource.list`, `TasksResource.iter_pages`, `TasksResource.iter_tasks`,
+    `TasksResource.page_source` and `kling_async.batch.iter_task_pages`. ``created_after``
+    and ``created_before`` are exclusive bounds and cannot be combined; either is a
+    `datetime` (a naive one is UTC) or an int of milliseconds since the epoch.
+
+    Keys:
+        content_type: only tasks of this type (`ContentType` or ``"video"``, ``"image"``,
+            ``"audio"``, any case); default: every type.
+        created_after: only tasks created after this moment.
+        created_before: only tasks created before this moment (where a listing starts).
+        page_size: tasks per page, 1 to 100, default 20.
+        timeout: the timeout of each request, instead of the client's.
+    """
+
+    content_type: ContentType | str | None
+    created_after: datetime | int | None
+    created_before: datetime | int | None
+    page_size: int
     timeout: TimeoutTypes | NotGiven
 
 
