@@ -18,11 +18,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import chunks, decode, fanout, memory, overhead
+from . import chunks, decode, export, fanout, memory, overhead
 from ._harness import Row, Settings, environment, log
 
 SCENARIOS: dict[str, ModuleType] = {
-    module.NAME: module for module in (decode, fanout, chunks, overhead, memory)
+    module.NAME: module for module in (decode, fanout, chunks, overhead, memory, export)
 }
 
 HERE = Path(__file__).resolve().parent

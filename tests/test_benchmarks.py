@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("decode", "fanout", "chunks", "overhead", "memory")
+SCENARIOS = ("decode", "fanout", "chunks", "overhead", "memory", "export")
 HEADER = "| scenario | variant | figure | ratio | target | met |"
 
 
@@ -69,7 +69,7 @@ def test_rows_are_well_formed(quick_run: dict[str, Any], scenario: str) -> None:
         assert isinstance(row["figure"], (int, float))
         assert math.isfinite(row["figure"])
         assert row["figure"] >= 0
-        assert row["unit"] in {"µs", "ms", "req/s", "B", "requests"}
+        assert row["unit"] in {"µs", "ms", "req/s", "B", "requests", "works/s", "MB/s"}
         for ratio in row["ratios"]:
             assert math.isfinite(ratio["value"])
             assert ratio["value"] >= 0
@@ -146,6 +146,47 @@ def test_fanout_runs_the_sdk_on_both_transports(quick_run: dict[str, Any]) -> No
     overfetch = {row["details"]["client"] for row in rows if row["unit"] == "requests"}
     assert overfetch == set(FANOUT_TARGETS)
     assert {row["details"]["client"] for row in rows if row["target"]} == set(FANOUT_TARGETS)
+
+
+def test_export_measures_each_concurrency_against_the_ideal_and_the_oracle(
+    quick_run: dict[str, Any],
+) -> None:
+    rows = [
+        row
+        for row in quick_run["json"]["rows"]
+        if row["scenario"] == "export" and row["unit"] in ("works/s", "MB/s")
+    ]
+    concurrencies = {row["details"]["concurrency"] for row in rows}
+    assert {8, 16} <= concurrencies
+    for c in concurrencies:
+        clients = {
+            row["details"]["client"]: row for row in rows if row["details"]["concurrency"] == c
+        }
+        assert set(clients) == {"ideal", "oracle", "export", "export_megabytes"}
+        ideal = clients["ideal"]["details"]
+        assert ideal["ideal_ms"] == (2 + math.ceil(ideal["works"] / c)) * ideal["latency_ms"]
+        export = clients["export"]
+        assert [ratio["baseline"] for ratio in export["ratios"]] == ["oracle speed", "ideal speed"]
+        assert export["target"] == "≥ 0.95x oracle speed"
+        # Every run fetched every work from the CDN exactly once.
+        assert set(export["details"]["cdn_requests"]) == {ideal["works"]}
+        assert clients["export_megabytes"]["unit"] == "MB/s"
+
+
+def test_export_memory_holds_the_whole_listing_with_downloads_held(
+    quick_run: dict[str, Any],
+) -> None:
+    rows = [
+        row
+        for row in quick_run["json"]["rows"]
+        if row["scenario"] == "export" and row["unit"] == "B"
+    ]
+    assert len(rows) == 2
+    peak, per_work = rows
+    # The workers each took one work and wait on the CDN; the rest of the listing is queued.
+    assert 0 < peak["details"]["cdn_requests_held"] <= peak["details"]["concurrency"]
+    assert per_work["target"] == "≤ 512 B per work"
+    assert per_work["figure"] > 0
 
 
 def test_only_runs_the_named_scenarios(tmp_path: Path) -> None:
