@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timezone
@@ -84,7 +85,8 @@ class _Job:
         self.account = account
         self.folder = folder
         self.work_id = work.work_id
-        self.content_type = work.content_type
+        # One string object for all works of a type, not one per listed work.
+        self.content_type = sys.intern(work.content_type) if work.content_type else None
         self.create_time = work.create_time
         self.prompt = work.prompt
         self.problem: str | None = None
