@@ -302,6 +302,8 @@ class AccountData:
         uploads: uploaded assets, newest first, including any deleted through the API.
         elements: elements, newest first.
         deleted_upload_ids: IDs of uploads deleted through ``DELETE /assets/uploaded``.
+        deleted_task_ids: IDs of tasks deleted through ``DELETE /tasks/{task_id}``: gone from
+            every listing, with their works.
 
     What GET /accounts reports (`max_jobs`, the session, the balance) is derived from
     `user_id` and `index`, so it follows the seed without drawing from the generator that
@@ -315,8 +317,10 @@ class AccountData:
     uploads: tuple[UploadRecord, ...]
     elements: tuple[ElementRecord, ...]
     deleted_upload_ids: set[str] = attrs.field(factory=set)
+    deleted_task_ids: set[int] = attrs.field(factory=set)
     _by_type: dict[str, tuple[TaskRecord, ...]] = attrs.field(init=False, repr=False)
     _works: dict[int, TaskRecord] = attrs.field(init=False, repr=False)
+    _tasks_by_id: dict[int, TaskRecord] = attrs.field(init=False, repr=False)
     _uploads_by_id: dict[str, UploadRecord] = attrs.field(init=False, repr=False)
     _elements_by_id: dict[str, ElementRecord] = attrs.field(init=False, repr=False)
 
@@ -330,6 +334,7 @@ class AccountData:
             for task in self.tasks
             for work_id in range(task.first_work_id, task.first_work_id + task.work_count)
         }
+        self._tasks_by_id = {task.task_id: task for task in self.tasks}
         self._uploads_by_id = {upload.id: upload for upload in self.uploads}
         self._elements_by_id = {element.id: element for element in self.elements}
 
@@ -346,14 +351,24 @@ class AccountData:
         return tuple(u for u in self.uploads if u.id not in self.deleted_upload_ids)
 
     def tasks_of(self, content_type: str | None) -> tuple[TaskRecord, ...]:
-        """Tasks of one content type (all tasks for None), newest first."""
-        if content_type is None:
-            return self.tasks
-        return self._by_type[content_type]
+        """Tasks of one content type (all tasks for None), newest first, none deleted."""
+        tasks = self.tasks if content_type is None else self._by_type[content_type]
+        if not self.deleted_task_ids:
+            return tasks
+        return tuple(task for task in tasks if task.task_id not in self.deleted_task_ids)
+
+    def task(self, task_id: int) -> TaskRecord | None:
+        """The task with this ID, or None when the account has none (or it was deleted)."""
+        task = self._tasks_by_id.get(task_id)
+        return None if task is None or task_id in self.deleted_task_ids else task
 
     def task_of_work(self, work_id: int) -> TaskRecord | None:
-        """The task that produced ``work_id``, or None when the account has no such work."""
-        return self._works.get(work_id)
+        """The task that produced ``work_id``, or None when the account has no such work.
+
+        The works of a deleted task are gone.
+        """
+        task = self._works.get(work_id)
+        return None if task is None or task.task_id in self.deleted_task_ids else task
 
     def upload(self, upload_id: str) -> UploadRecord | None:
         """The upload with this ID (deleted or not), or None."""

@@ -37,6 +37,7 @@ from ._paths import API_ROOT, CDN_ROOT
 from ._responses import APIError, Handler, json_response, not_found, route
 from ._scheduler import scheduler_available
 from ._state import ServerState
+from ._tasks import delete_task, get_task, list_tasks
 
 __all__ = ["API_ENDPOINTS", "CDN_ENDPOINTS", "api_routes"]
 
@@ -165,6 +166,9 @@ API_ENDPOINTS: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/accounts", _list_accounts),
     ("GET", "/accounts/{email}", _get_account),
     ("GET", "/scheduler/available", scheduler_available),
+    ("GET", "/tasks", list_tasks),
+    ("GET", "/tasks/{task_id}", get_task),
+    ("DELETE", "/tasks/{task_id}", delete_task),
 )
 
 #: The CDN: (method, path, handler).

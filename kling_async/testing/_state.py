@@ -45,6 +45,7 @@ class ServerState:
         """Bring back every upload deleted through the API."""
         for account in self.dataset.accounts:
             account.deleted_upload_ids.clear()
+            account.deleted_task_ids.clear()
 
     def stats(self) -> dict[str, Any]:
         """What ``GET /_fake/stats`` reports."""
