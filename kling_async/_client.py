@@ -7,7 +7,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast, get_args
 
@@ -25,6 +25,7 @@ from ._exceptions import (
     ClientClosedError,
     InvalidInputError,
     KlingError,
+    OperationFailedError,
     RateLimitError,
     ResponseValidationError,
     _describe_body,
@@ -53,6 +54,7 @@ from ._resources import (
     TasksResource,
     UploadsResource,
 )
+from ._resources._base import RequestContent
 from ._retry import RetryPolicy, parse_retry_after
 from ._types import NOT_GIVEN, CallContext, NotGiven, TimeoutTypes
 from ._version import __version__
@@ -361,21 +363,38 @@ class KlingClient:
         params: dict[str, str] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         context: CallContext | None = None,
+        content: RequestContent | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: Callable[[T], str | None] | None = None,
     ) -> T:
         """Send one API call, retrying per the policy, and decode a 2xx body into ``cast_to``.
 
         ``path`` is already percent-encoded; ``params`` are encoded here. ``context`` (the
-        account, the page) goes onto every error the call raises.
+        account, the page) goes onto every error the call raises. ``content`` is the request
+        body and ``headers`` are sent on top of the client's (a body's ``Content-Type``); see
+        `Requester.request` for what a body changes about retries. ``check`` reads the decoded
+        body and returns what failed when a 2xx answer reports a failure (raised as
+        `OperationFailedError`), else None.
         """
         url = self._base_url + path
         self._check_open(method, url)
         timeouts = (
             self._timeout_dict if isinstance(timeout, NotGiven) else _to_timeout(timeout).as_dict()
         )
+        body = None if content is None or isinstance(content, bytes) else _Body(content)
+        sent_headers = self._headers
+        if headers:
+            sent_headers = sent_headers.copy()
+            sent_headers.update(headers)
         # Built here, not by the http client: a caller's client lends its pool and transport,
         # never its auth, default headers, cookies or query params.
         request = self._library.request(
-            method, url, params=params, headers=self._headers, extensions={"timeout": timeouts}
+            method,
+            url,
+            params=params,
+            headers=sent_headers,
+            content=content if body is None else body,
+            extensions={"timeout": timeouts},
         )
 
         async def decode(response: httpx.Response) -> T:
@@ -384,20 +403,39 @@ class KlingClient:
                 content = raw
             else:
                 content = _as_response(response, raw, decoded, request).content
+            error: APIError
             try:
-                return decode_json(content, cast_to)
+                value = decode_json(content, cast_to)
             except ResponseValidationError as invalid:
                 # A fresh error, raised outside this block: the decoder's frames and the
                 # exceptions chained to its error hold the raw body.
-                rejected = ResponseValidationError(
+                error = ResponseValidationError(
                     self._redactor.text(invalid.message),
                     path=invalid.path,
                     response=self._redactor.response(_as_response(response, raw, decoded, request)),
                 )
+            else:
+                failure = None if check is None else check(value)
+                if failure is None:
+                    return value
+                del value
+                error = OperationFailedError(
+                    self._redactor.text(failure),
+                    response=self._redactor.response(_as_response(response, raw, decoded, request)),
+                    body=self._redactor.value(orjson.loads(content)),
+                )
             del raw, content  # a traceback rendered with locals would show the body
-            raise rejected
+            raise error
 
-        return await self._send(request, _API, decode, context)
+        try:
+            return await self._send(request, _API, decode, context, body)
+        except Exception:
+            if body is None or body.failure is None:
+                raise
+            failure = body.failure
+        # The caller's stream failed, or broke its promise: its own error, with its own
+        # traceback (the HTTP library's frames in between hold the request as sent).
+        raise failure.with_traceback(body.failure_traceback)
 
     async def _fetch_file(self, url: str, receive: Callable[[httpx.Response], Awaitable[T]]) -> T:
         """GET a file from the CDN (no token sent) and hand the streamed response to ``receive``.
@@ -425,6 +463,7 @@ class KlingClient:
         target: _Target,
         on_success: Callable[[httpx.Response], Awaitable[T]],
         context: CallContext | None,
+        stream: _Body | None = None,
     ) -> T:
         """The one send path for API calls and file downloads.
 
@@ -434,10 +473,10 @@ class KlingClient:
         """
         deadline = self._deadline if target is _API else None
         if deadline is None:
-            return await self._attempts(request, target, on_success, context, math.inf)
+            return await self._attempts(request, target, on_success, context, math.inf, stream)
         with anyio.move_on_after(deadline):
             ends_at = anyio.current_time() + deadline
-            return await self._attempts(request, target, on_success, context, ends_at)
+            return await self._attempts(request, target, on_success, context, ends_at, stream)
         error = APITimeoutError(
             f"{target.label(request)}: no answer within the call's deadline of {deadline:g} s",
             request=self._redactor.request(request),
@@ -451,10 +490,13 @@ class KlingClient:
         on_success: Callable[[httpx.Response], Awaitable[T]],
         context: CallContext | None,
         ends_at: float,
+        stream: _Body | None,
     ) -> T:
         """Try ``request`` until it succeeds or fails for good.
 
-        A retry whose wait would end past ``ends_at`` (anyio's clock) is not waited for.
+        A retry whose wait would end past ``ends_at`` (anyio's clock) is not waited for. A
+        request that is not idempotent (a POST) is tried again only when the server surely
+        did not act on it (see `_may_resend`); one whose ``stream`` (its body) failed, never.
         """
         library = self._library
         attempts = self._retry.max_retries + 1
@@ -465,6 +507,7 @@ class KlingClient:
             started = time.perf_counter()
             error: APIError
             outcome: object = ""
+            unsent = False  # whether the request surely never left: no connection was made
             try:
                 async with self._pool_slot:
                     response = await self._http.send(
@@ -488,7 +531,7 @@ class KlingClient:
             except APIError as failed:  # from on_success: the body was cut short or does not fit
                 error = failed
             except library.timeout as exc:
-                outcome = type(exc).__name__
+                outcome, unsent = type(exc).__name__, isinstance(exc, library.unsent)
                 label = target.label(request)
                 error = self._failure(APITimeoutError, f"{outcome} on {label}", request, exc)
             except library.decoding as exc:
@@ -498,7 +541,7 @@ class KlingClient:
                 message = f"the response body could not be decoded on {label}: {exc}"
                 error = self._failure(APIConnectionError, message, request, exc)
             except library.transport as exc:
-                outcome = type(exc).__name__
+                outcome, unsent = type(exc).__name__, isinstance(exc, library.unsent)
                 message = f"{outcome} on {target.label(request)}: {exc}"
                 error = self._failure(APIConnectionError, message, request, exc)
             except library.error as exc:  # anything else the library raises: not retried
@@ -511,7 +554,11 @@ class KlingClient:
                 raise
             if outcome and debug:
                 _log_attempt(target.label(request), outcome, attempt, attempts, started)
+            if stream is not None and stream.failure is not None:
+                raise error  # `_request` raises the stream's own error in its place
             wait = self._retry.wait_before(attempt, error)
+            if wait is not None and not _may_resend(request.method, error, unsent, stream):
+                wait = None
             if wait is None or anyio.current_time() + wait >= ends_at:
                 raise _in_context(error, context)
             logger.info(
@@ -650,6 +697,62 @@ _CDN = _Target(follow_redirects=True, status_error=_cdn_error, describe=without_
 _CDN_TIMEOUTS = CDN_TIMEOUT.as_dict()
 
 
+class _Body:
+    """A streamed request body: notes whether sending it began, and what its source raised.
+
+    A source that is an async iterator (an async generator, say) can be read once: after a
+    try has started reading it, the request cannot be sent again. Any other async iterable
+    is read afresh by each try (e.g. a file opened again).
+    """
+
+    __slots__ = ("_source", "failure", "failure_traceback", "one_shot", "started")
+
+    def __init__(self, source: AsyncIterable[bytes]) -> None:
+        self._source = source
+        self.one_shot = isinstance(source, AsyncIterator)
+        self.started = False
+        self.failure: Exception | None = None
+        self.failure_traceback: TracebackType | None = None
+
+    @property
+    def resendable(self) -> bool:
+        """Whether another try can send the whole body again."""
+        return self.failure is None and not (self.one_shot and self.started)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True  # on the first chunk asked for, not when the transport prepares
+        chunks = self._source if self.one_shot else self._source.__aiter__()
+        assert isinstance(chunks, AsyncIterator)
+        while True:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                # Kept from here down: the frames above (the HTTP library's) hold the request.
+                self.failure, self.failure_traceback = exc, exc.__traceback__
+                raise
+            yield chunk
+
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # RFC 9110, 9.2.2
+# Answers that say the server refused the request without acting on it.
+_NOT_ACTED_ON = frozenset({408, 429})
+
+
+def _may_resend(method: str, error: APIError, unsent: bool, body: _Body | None) -> bool:
+    """Whether a failed try of a request may be repeated, as far as its method and body go.
+
+    An idempotent request may (the retry policy decides the rest). Any other, a POST that
+    creates something, only when the server surely did not act on it: no connection was
+    made, or it answered 408 or 429; and only when its body can be sent again.
+    """
+    if method in _IDEMPOTENT:
+        return True
+    refused = isinstance(error, APIStatusError) and error.status_code in _NOT_ACTED_ON
+    return (unsent or refused) and (body is None or body.resendable)
+
+
 def _log_attempt(label: str, outcome: object, attempt: int, attempts: int, started: float) -> None:
     elapsed_ms = (time.perf_counter() - started) * 1000
     logger.debug("%s -> %s (attempt %d/%d, %.1f ms)", label, outcome, attempt, attempts, elapsed_ms)
@@ -756,9 +859,20 @@ class _ClientRequester:
         params: dict[str, str],
         timeout: TimeoutTypes | NotGiven,
         context: CallContext,
+        content: RequestContent | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: Callable[[T], str | None] | None = None,
     ) -> T:
         return await self._client._request(
-            method, path, cast_to, params=params, timeout=timeout, context=context
+            method,
+            path,
+            cast_to,
+            params=params,
+            timeout=timeout,
+            context=context,
+            content=content,
+            headers=headers,
+            check=check,
         )
 
 

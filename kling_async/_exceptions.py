@@ -17,7 +17,8 @@ KlingError
 │   │   └── CDNError                        a file download from the CDN answered non-2xx
 │   ├── APIConnectionError                  no usable response: refused, reset, dropped
 │   │   └── APITimeoutError                 a connect, read, write or pool timeout
-│   └── ResponseValidationError             a 2xx body that is not JSON or does not fit the model
+│   ├── ResponseValidationError             a 2xx body that is not JSON or does not fit the model
+│   └── OperationFailedError                a 2xx body that reports a failure (an upload's status)
 ├── BatchError                              one or more chunks of a batch call failed
 └── ExportLockedError                       another export is writing the export folder
 ```
@@ -54,6 +55,7 @@ __all__ = [
     "InvalidInputError",
     "KlingError",
     "NotFoundError",
+    "OperationFailedError",
     "PaymentRequiredError",
     "RateLimitError",
     "ResponseValidationError",
@@ -253,6 +255,31 @@ class ResponseValidationError(APIError):
         super().__init__(message, request=request)
         self.path = path
         self.response = response
+
+
+class OperationFailedError(APIError):
+    """A 2xx answer whose body reports that the operation failed.
+
+    POST /assets answers 200 with a ``status`` in its body: 3 (an image) or 1 (a video) is a
+    success; any other reports a failure, in the body's ``message``: the service says it did
+    not take the file. Never retried.
+
+    Attributes:
+        message: what failed, with the server's own words.
+        body: the decoded JSON body (redacted).
+        response: a redacted copy of the `httpx2.Response`.
+
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.body = body
+
+    def __str__(self) -> str:
+        request = self.request
+        where = f" ({request.method} {request.url.copy_with(query=None)})" if request else ""
+        return f"{self.message}{where}"
 
 
 class BatchError(KlingError):

@@ -66,6 +66,8 @@ class Library:
         decoding: its ``DecodingError`` and httpx2's (a body its ``Content-Encoding`` does not
             describe; the SDK decodes bodies itself, with httpx2).
         transport: its ``TransportError`` (refused, reset, cut short, protocol errors).
+        unsent: its failures that happen before any of the request is sent (no connection
+            could be made, or none was free in time): retrying them is safe for any request.
         error: its ``HTTPError``, the base of everything it raises.
     """
 
@@ -73,6 +75,7 @@ class Library:
     timeout: type[Exception]
     decoding: tuple[type[Exception], ...]
     transport: type[Exception]
+    unsent: tuple[type[Exception], ...]
     error: type[Exception]
 
     @classmethod
@@ -83,6 +86,7 @@ class Library:
             timeout=module.TimeoutException,
             decoding=tuple({module.DecodingError, httpx.DecodingError}),
             transport=module.TransportError,
+            unsent=(module.ConnectError, module.ConnectTimeout, module.PoolTimeout),
             error=module.HTTPError,
         )
 

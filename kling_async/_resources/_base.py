@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Mapping
 from contextlib import aclosing
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeAlias, TypeVar
 
 from .._types import CallContext, NotGiven, TimeoutTypes
 
-__all__ = ["Requester", "Resource", "flatten", "query"]
+__all__ = ["RequestContent", "Requester", "Resource", "flatten", "query"]
 
 T = TypeVar("T")
 P = TypeVar("P")
 ItemT = TypeVar("ItemT")
+
+RequestContent: TypeAlias = "bytes | AsyncIterable[bytes]"
+"""A request body: bytes, or chunks streamed as they are sent (see `Requester.request`)."""
 
 
 class Requester(Protocol):
@@ -35,8 +38,24 @@ class Requester(Protocol):
         params: dict[str, str],
         timeout: TimeoutTypes | NotGiven,
         context: CallContext,
+        content: RequestContent | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: Callable[[T], str | None] | None = None,
     ) -> T:
-        """Send one API call and decode its 2xx body into ``cast_to``."""
+        """Send one API call and decode its 2xx body into ``cast_to``.
+
+        ``content`` is the request body, sent with ``headers`` (its ``Content-Type``, and a
+        ``Content-Length`` for a stream, which is otherwise sent chunked). A stream that is an
+        async iterator (an async generator) is read once; any other async iterable is read
+        afresh by each try. What the stream raises ends the call, as it is.
+
+        Retries: a request that is not idempotent (a POST) is tried again only when the server
+        surely did not act on it (no connection could be made; a 408 or 429 answer), within
+        the client's retry policy, and only when its body can be sent again.
+
+        ``check`` reads the decoded body of a 2xx answer and returns what failed when the body
+        reports a failure (raised as `OperationFailedError`, never retried), else None.
+        """
         ...
 
 
