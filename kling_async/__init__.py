@@ -25,6 +25,7 @@ from ._exceptions import (
     InvalidInputError,
     KlingError,
     NotFoundError,
+    OperationFailedError,
     PaymentRequiredError,
     RateLimitError,
     ResponseValidationError,
@@ -62,6 +63,7 @@ from ._models import (
     TasksPage,
     Ticket,
     UploadedAsset,
+    UploadResult,
     UploadsPage,
     UserPoints,
     UserTickets,
@@ -69,6 +71,7 @@ from ._models import (
     Work,
 )
 from ._pagination import PageSource
+from ._params import UPLOAD_LIMITS
 from ._resources import (
     AccountsResource,
     AssetsListOptions,
@@ -78,7 +81,9 @@ from ._resources import (
     SchedulerResource,
     TasksListOptions,
     TasksResource,
+    UploadFile,
     UploadsListOptions,
+    UploadSource,
     UploadsResource,
 )
 from ._retry import RetryPolicy
@@ -91,6 +96,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
+    "UPLOAD_LIMITS",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -132,6 +138,7 @@ __all__ = [
     "Limitation",
     "NotFoundError",
     "NotGiven",
+    "OperationFailedError",
     "PageSource",
     "PaymentRequiredError",
     "PointsGrant",
@@ -155,6 +162,9 @@ __all__ = [
     "TasksPage",
     "TasksResource",
     "Ticket",
+    "UploadFile",
+    "UploadResult",
+    "UploadSource",
     "UploadedAsset",
     "UploadsListOptions",
     "UploadsPage",

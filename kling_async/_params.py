@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import mimetypes
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Literal
 from urllib.parse import quote
 
@@ -21,7 +24,9 @@ __all__ = [
     "MAX_DELETE_IDS",
     "MAX_ID_DIGITS",
     "MAX_INT",
+    "UPLOAD_LIMITS",
     "canonical_id",
+    "check_upload_size",
     "normalize_content_type",
     "normalize_email",
     "normalize_emails",
@@ -37,6 +42,7 @@ __all__ = [
     "path_segment",
     "positive_int",
     "shown",
+    "upload_content_type",
 ]
 
 MAX_DELETE_IDS = 10
@@ -47,6 +53,56 @@ MAX_ID_DIGITS = 40
 
 MAX_INT = 2**31 - 1
 """The largest page number, page size, count or concurrency an argument may be."""
+
+_MB = 1024 * 1024
+
+UPLOAD_LIMITS: Mapping[str, int] = MappingProxyType(
+    {
+        "image/png": 10 * _MB,
+        "image/jpeg": 10 * _MB,
+        "video/mp4": 100 * _MB,
+        "video/quicktime": 100 * _MB,
+        "audio/wav": 20 * _MB,
+        "audio/wave": 20 * _MB,
+        "audio/mpeg": 20 * _MB,
+        "audio/mp4": 20 * _MB,
+        "audio/flac": 20 * _MB,
+        "audio/aac": 20 * _MB,
+        "audio/ogg": 20 * _MB,
+    }
+)
+"""The content types POST /assets accepts, each with the largest file it takes, in bytes.
+
+Images up to 10 MB, videos 100 MB, audio 20 MB, as the service documents them; a MB is taken
+as 2**20 bytes (the service does not say which). Its other limits (an image's 300 px, a video's
+10 s, 720p or 1080p, audio's 30 s) need the file decoded: the service checks them, not the SDK.
+"""
+
+# The documented extensions, so a guess does not depend on the system's MIME tables.
+_UPLOAD_EXTENSIONS = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".flac": "audio/flac",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+}
+# Other spellings of accepted types (MIME tables differ between systems).
+_UPLOAD_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "audio/x-wav": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-m4a": "audio/mp4",
+    "audio/x-flac": "audio/flac",
+    "audio/x-aac": "audio/aac",
+}
 
 _DIGITS = re.compile(r"[0-9]+")
 _ID_LIMIT = 10**MAX_ID_DIGITS
@@ -309,6 +365,62 @@ def normalize_file_name(file_name: object) -> str | None:
     if not isinstance(file_name, str) or not file_name.strip():
         raise InvalidInputError(f"file_name must be a non-blank string, not {shown(file_name)}")
     return file_name
+
+
+def upload_content_type(content_type: object, file_name: str | None) -> str:
+    """Return the MIME type to upload a file as: ``content_type``, else guessed from ``file_name``.
+
+    The type is lower-cased, without parameters (``; charset=...``), and other spellings of an
+    accepted type become the accepted one (``audio/x-wav`` is sent as ``audio/wav``). A guess
+    reads the extension: the documented ones first (``.png``, ``.jpg``, ``.mov``, ``.m4a``,
+    ...), then the system's MIME table. Raises `InvalidInputError` for a type POST /assets
+    does not take (see `UPLOAD_LIMITS`), or when there is no type and no name to guess from.
+    """
+    accepted = ", ".join(UPLOAD_LIMITS)
+    if content_type is not None:
+        if not isinstance(content_type, str):
+            raise InvalidInputError(
+                f"content_type must be a MIME type string, not {type(content_type).__name__}"
+            )
+        wanted = content_type.split(";", 1)[0].strip().lower()
+        wanted = _UPLOAD_ALIASES.get(wanted, wanted)
+        if wanted not in UPLOAD_LIMITS:
+            raise InvalidInputError(
+                f"content_type {shown(content_type)} is not one POST /assets takes: {accepted}"
+            )
+        return wanted
+    if file_name is None:
+        raise InvalidInputError(
+            "no content type: pass content_type=, or file_name= to guess it from the extension"
+        )
+    extension = posixpath.splitext(file_name.replace("\\", "/"))[1].lower()
+    guessed = _UPLOAD_EXTENSIONS.get(extension) or mimetypes.guess_type("x" + extension)[0]
+    guessed = _UPLOAD_ALIASES.get(guessed or "", guessed)
+    if guessed is None or guessed not in UPLOAD_LIMITS:
+        kind = f"{extension} files" if extension else "a name without an extension"
+        found = f" ({guessed})" if guessed else ""
+        raise InvalidInputError(
+            f"{shown(file_name)}: POST /assets does not take {kind}{found}; it takes {accepted} "
+            "(pass content_type= when the extension is misleading)"
+        )
+    return guessed
+
+
+def check_upload_size(size: int, content_type: str, what: str) -> int:
+    """Return ``size`` when a file of ``content_type`` that big can be uploaded.
+
+    Raises `InvalidInputError`, naming ``what`` (the file), for an empty file or one over the
+    type's limit in `UPLOAD_LIMITS`.
+    """
+    if size <= 0:
+        raise InvalidInputError(f"{what} is empty: there is nothing to upload")
+    limit = UPLOAD_LIMITS[content_type]
+    if size > limit:
+        raise InvalidInputError(
+            f"{what} is {size:,} bytes ({size / _MB:.1f} MB); POST /assets takes {content_type} "
+            f"files of up to {limit // _MB} MB ({limit:,} bytes)"
+        )
+    return size
 
 
 def path_segment(value: object, name: str) -> str:

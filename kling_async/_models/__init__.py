@@ -44,7 +44,7 @@ from ._assets import (
 from ._elements import Element, ElementResource, ElementsPage, ElementTag, Voice
 from ._scheduler import AccountCapacity, Capacity, RunningTask
 from ._tasks import TaskDeleteResult, TaskDetail, TasksPage
-from ._uploads import DeleteResult, UploadedAsset, UploadsPage
+from ._uploads import DeleteResult, UploadedAsset, UploadResult, UploadsPage
 
 __all__ = [
     "Account",
@@ -75,6 +75,7 @@ __all__ = [
     "TaskInput",
     "TasksPage",
     "Ticket",
+    "UploadResult",
     "UploadedAsset",
     "UploadsPage",
     "UserPoints",

@@ -1,15 +1,54 @@
-"""The models of GET /assets/uploaded and DELETE /assets/uploaded: uploaded files."""
+"""The models of POST /assets, GET /assets/uploaded and DELETE /assets/uploaded: uploaded files."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from ._assets import Resource
 from ._common import datetime_from_ms
 
-__all__ = ["DeleteResult", "UploadedAsset", "UploadsPage"]
+__all__ = ["DeleteResult", "UploadResult", "UploadedAsset", "UploadsPage"]
+
+
+# --- POST /assets ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class UploadResult:
+    """The answer of POST /assets: where the uploaded file now is.
+
+    ``client.uploads.create`` returns it only for a success (`status` 3 or 1); a body that
+    reports a failure is raised as `OperationFailedError`. The file is also listed by
+    GET /assets/uploaded, under `file_name` (``client.uploads.list(file_name=...)``).
+
+    Attributes:
+        status: 3 for an image, 1 for a video (the service does not document audio's).
+        url: the uploaded file's URL (images and audio).
+        message: the service's message; empty on success.
+        file_name: the unique name the service gave the file.
+        resource_url: the processed file's URL (videos).
+        cover_url: the cover image's URL (videos).
+        cover: the cover, in a form the service does not document.
+    """
+
+    status: int | None = None
+    url: str | None = None
+    message: str | None = None
+    file_name: str | None = None
+    resource_url: str | None = None
+    cover_url: str | None = None
+    cover: Any = attrs.field(default=None, hash=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether `status` says the upload succeeded (3 or 1)."""
+        return self.status in _OK_STATUSES
+
+
+_OK_STATUSES = frozenset({1, 3})
 
 
 # --- GET /assets/uploaded, DELETE /assets/uploaded -------------------------------------------

@@ -16,7 +16,7 @@ from ._options import (
 )
 from ._scheduler import SchedulerResource
 from ._tasks import TasksResource
-from ._uploads import UploadsResource
+from ._uploads import UploadFile, UploadSource, UploadsResource
 
 __all__ = [
     "AccountsResource",
@@ -28,6 +28,8 @@ __all__ = [
     "SchedulerResource",
     "TasksListOptions",
     "TasksResource",
+    "UploadFile",
+    "UploadSource",
     "UploadsListOptions",
     "UploadsResource",
 ]
