@@ -248,6 +248,7 @@ class UploadRecord:
         width: pixels (0 for audio).
         height: pixels (0 for audio).
         duration: milliseconds (0 for images).
+        size: the bytes received, for a file uploaded through POST /assets (else 0).
     """
 
     id: str
@@ -257,6 +258,7 @@ class UploadRecord:
     width: int
     height: int
     duration: int
+    size: int = 0
 
 
 @attrs.frozen
@@ -299,11 +301,14 @@ class AccountData:
         email: the account's email, the ``email`` query parameter.
         user_id: the Kling user ID found in records.
         tasks: history entries, newest first.
-        uploads: uploaded assets, newest first, including any deleted through the API.
+        uploads: the seeded uploaded assets, newest first, including any deleted through the
+            API.
         elements: elements, newest first.
         deleted_upload_ids: IDs of uploads deleted through ``DELETE /assets/uploaded``.
         deleted_task_ids: IDs of tasks deleted through ``DELETE /tasks/{task_id}``: gone from
             every listing, with their works.
+        added_uploads: assets uploaded through ``POST /assets``, oldest first (all newer
+            than the seeded ones).
 
     What GET /accounts reports (`max_jobs`, the session, the balance) is derived from
     `user_id` and `index`, so it follows the seed without drawing from the generator that
@@ -318,6 +323,7 @@ class AccountData:
     elements: tuple[ElementRecord, ...]
     deleted_upload_ids: set[str] = attrs.field(factory=set)
     deleted_task_ids: set[int] = attrs.field(factory=set)
+    added_uploads: list[UploadRecord] = attrs.field(factory=list)
     _by_type: dict[str, tuple[TaskRecord, ...]] = attrs.field(init=False, repr=False)
     _works: dict[int, TaskRecord] = attrs.field(init=False, repr=False)
     _tasks_by_id: dict[int, TaskRecord] = attrs.field(init=False, repr=False)
@@ -345,10 +351,53 @@ class AccountData:
 
     @property
     def live_uploads(self) -> tuple[UploadRecord, ...]:
-        """Uploads not deleted through the API, newest first."""
+        """Uploads not deleted through the API, newest first (uploads through it included)."""
+        uploads = self.uploads
+        if self.added_uploads:
+            uploads = (*reversed(self.added_uploads), *uploads)
         if not self.deleted_upload_ids:
-            return self.uploads
-        return tuple(u for u in self.uploads if u.id not in self.deleted_upload_ids)
+            return uploads
+        return tuple(u for u in uploads if u.id not in self.deleted_upload_ids)
+
+    def add_upload(self, content_type: str, extension: str, size: int) -> UploadRecord:
+        """Store a file uploaded through POST /assets: newer than every other upload.
+
+        Its ID follows the newest upload's, its time is one second after it (and after the
+        dataset's "now"), and its name is a random-looking hex stem with ``extension``.
+        Images are 1024x1024, videos 1280x720 and 5 s, audio 10 s (the fake does not decode
+        the file).
+        """
+        newest = self.added_uploads[-1] if self.added_uploads else next(iter(self.uploads), None)
+        if newest is None:
+            upload_id = 869_000_000_000_000_000 + self.index * 10_000_000_000_000_000
+            create_time = NOW_MS
+        else:
+            upload_id = int(newest.id) + 1_000
+            create_time = max(NOW_MS, newest.create_time) + 1_000
+        width, height, duration = {
+            "image": (1024, 1024, 0),
+            "video": (1280, 720, 5_000),
+            "audio": (0, 0, 10_000),
+        }[content_type]
+        upload = UploadRecord(
+            str(upload_id),
+            f"{_hex(upload_id, 15)}.{extension}",
+            content_type,
+            create_time,
+            width,
+            height,
+            duration,
+            size,
+        )
+        self.added_uploads.append(upload)
+        self._uploads_by_id[upload.id] = upload
+        return upload
+
+    def forget_added_uploads(self) -> None:
+        """Drop every upload made through POST /assets."""
+        for upload in self.added_uploads:
+            del self._uploads_by_id[upload.id]
+        self.added_uploads.clear()
 
     def tasks_of(self, content_type: str | None) -> tuple[TaskRecord, ...]:
         """Tasks of one content type (all tasks for None), newest first, none deleted."""

@@ -38,6 +38,7 @@ from ._responses import APIError, Handler, json_response, not_found, route
 from ._scheduler import scheduler_available
 from ._state import ServerState
 from ._tasks import delete_task, get_task, list_tasks
+from ._uploads import upload_asset
 
 __all__ = ["API_ENDPOINTS", "CDN_ENDPOINTS", "api_routes"]
 
@@ -158,6 +159,7 @@ async def _cdn_zip(request: Request, state: ServerState) -> Response:
 #: answers with a trailing slash.
 API_ENDPOINTS: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/assets", _list_assets),
+    ("POST", "/assets", upload_asset),
     ("GET", "/assets/uploaded", _list_uploads),
     ("DELETE", "/assets/uploaded", _delete_uploads),
     ("GET", "/assets/download", _download),

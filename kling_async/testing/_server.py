@@ -44,8 +44,9 @@ _STOP_TIMEOUT = 5.0
 class FakeKlingServer:
     """A fake useapi.net Kling API on a real loopback port, for tests, demos and benchmarks.
 
-    It serves GET /assets, GET and DELETE /assets/uploaded, GET /assets/download (with the files
-    behind each ``cdnUrl``), GET /elements, GET /elements/{elementId}, GET /accounts,
+    It serves GET /assets, POST /assets (uploads, which GET /assets/uploaded then lists), GET
+    and DELETE /assets/uploaded, GET /assets/download (with the files behind each ``cdnUrl``),
+    GET /elements, GET /elements/{elementId}, GET /accounts,
     GET /accounts/{email} and GET /scheduler/available from a seeded dataset, on whichever of
     asyncio and trio runs it. Latency, jitter and faults can be changed while it runs.
 
@@ -400,7 +401,7 @@ class FakeKlingServer:
     # -- data helpers -------------------------------------------------------------------------
 
     def reset_data(self) -> None:
-        """Bring back every upload deleted through the API."""
+        """Bring back every upload deleted through the API; forget those uploaded through it."""
         self._state.reset_data()
 
     def expected_file_bytes(self, work_id: int | str, file_type: str) -> bytes:

@@ -42,10 +42,11 @@ class ServerState:
         return max(0.0, self.latency + self._latency_rng.uniform(-self.jitter, self.jitter))
 
     def reset_data(self) -> None:
-        """Bring back every upload deleted through the API."""
+        """Bring back every upload deleted through the API; forget those uploaded through it."""
         for account in self.dataset.accounts:
             account.deleted_upload_ids.clear()
             account.deleted_task_ids.clear()
+            account.forget_added_uploads()
 
     def stats(self) -> dict[str, Any]:
         """What ``GET /_fake/stats`` reports."""
