@@ -3,9 +3,11 @@
 Listings (`iter_pages`, `iter_upload_pages`, `iter_element_pages`) fetch the pages of one or
 more accounts concurrently and yield each account's pages in order; ID helpers (`download`,
 `delete_uploaded`) split long ID lists into chunks of up to 10 and call the endpoint once per
-chunk, concurrently, reporting every chunk's outcome. All of them run on asyncio and trio, and
-stay within the client's connection pool. 429s and other retryable failures are retried by the
-client's `RetryPolicy`, as for any call; ``max_per_second`` paces the start of calls.
+chunk, concurrently, reporting every chunk's outcome; `upload` sends files the same way, one
+per call. All of them run on asyncio and trio, and stay within the client's connection pool.
+429s and other retryable failures are retried by the client's `RetryPolicy`, as for any call
+(an upload only when it surely did not reach the service); ``max_per_second`` paces the start
+of calls.
 
 Listing several accounts::
 
@@ -85,6 +87,7 @@ from ._elements import iter_element_pages
 from ._fanout import clamp_concurrency, fan_out, listed_accounts
 from ._pacing import Pacer, make_pacer
 from ._pages import AccountPage, ConcurrentPages, OnError, PageFailure
+from ._uploads import UploadBatchResult, upload
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -100,11 +103,13 @@ __all__ = [
     "DeleteBatchResult",
     "OnError",
     "PageFailure",
+    "UploadBatchResult",
     "delete_uploaded",
     "download",
     "iter_element_pages",
     "iter_pages",
     "iter_upload_pages",
+    "upload",
 ]
 
 MAX_CHUNK_SIZE = MAX_DELETE_IDS
