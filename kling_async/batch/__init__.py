@@ -87,6 +87,7 @@ from ._elements import iter_element_pages
 from ._fanout import clamp_concurrency, fan_out, listed_accounts
 from ._pacing import Pacer, make_pacer
 from ._pages import AccountPage, ConcurrentPages, OnError, PageFailure
+from ._tasks import TaskDeleteBatchResult, delete_tasks, iter_task_pages
 from ._uploads import UploadBatchResult, upload
 
 if TYPE_CHECKING:
@@ -103,11 +104,14 @@ __all__ = [
     "DeleteBatchResult",
     "OnError",
     "PageFailure",
+    "TaskDeleteBatchResult",
     "UploadBatchResult",
+    "delete_tasks",
     "delete_uploaded",
     "download",
     "iter_element_pages",
     "iter_pages",
+    "iter_task_pages",
     "iter_upload_pages",
     "upload",
 ]
