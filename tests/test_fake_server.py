@@ -156,6 +156,9 @@ async def test_a_server_that_is_not_running_has_no_address() -> None:
         ("GET", "/accounts"),
         ("GET", "/accounts/nobody@example.com"),
         ("GET", "/scheduler/available"),
+        ("GET", "/tasks"),
+        ("GET", "/tasks/1"),
+        ("DELETE", "/tasks/1"),
     ],
 )
 async def test_every_endpoint_requires_the_exact_bearer_token(
@@ -912,6 +915,188 @@ async def test_scheduler_runs_tasks_newer_than_each_accounts_history() -> None:
         assert item["id"] > account.tasks[0].task_id
 
 
+# -- GET /tasks, GET and DELETE /tasks/{task_id} ------------------------------------------------
+
+STATUS_WORDS = {"status": 99, "status_name": "succeed", "status_final": True}
+DETAIL_KEYS = {
+    "status", "status_name", "status_final", "etaTime", "etaTimeOverSla", "queuingEtaTime",
+    "originEtaTime", "originQueuingEtaTime", "message", "task", "works",
+}  # fmt: skip
+
+
+def without_status_words(entry: dict[str, Any]) -> dict[str, Any]:
+    """A GET /tasks history entry as GET /assets has it: no status_name, no status_final."""
+
+    def plain(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if k not in ("status_name", "status_final")}
+
+    return {**entry, "task": plain(entry["task"]), "works": [plain(w) for w in entry["works"]]}
+
+
+async def test_tasks_list_the_assets_history_with_status_words(
+    client: httpx2.AsyncClient,
+) -> None:
+    tasks = (await client.get("/tasks", params={"pageSize": 40})).json()
+    assets = (await client.get("/assets", params={"pageSize": 40})).json()
+
+    assert set(tasks) == {"history"}
+    history = tasks["history"]
+    assert [without_status_words(entry) for entry in history] == assets["history"]
+    for entry in history:
+        assert set(entry) == HISTORY_KEYS
+        assert set(entry["task"]) == TASK_KEYS | {"status_name", "status_final"}
+        assert {key: entry["task"][key] for key in STATUS_WORDS} == STATUS_WORDS
+        for work in entry["works"]:
+            assert set(work) == WORK_KEYS | {"status_name", "status_final"}
+            assert {key: work[key] for key in STATUS_WORDS} == STATUS_WORDS
+            assert list(work).index("status_name") == list(work).index("status") + 1
+
+
+async def test_tasks_come_newest_first_20_a_page_by_default(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    history = (await client.get("/tasks")).json()["history"]
+    expected = fake.data.accounts[0].tasks[:20]
+    assert [entry["task"]["id"] for entry in history] == [task.task_id for task in expected]
+    times = [entry["task"]["createTime"] for entry in history]
+    assert times == sorted(times, reverse=True)
+
+
+async def test_tasks_page_sizes_1_and_100_are_taken_and_101_is_a_400(
+    client: httpx2.AsyncClient,
+) -> None:
+    assert len((await client.get("/tasks", params={"pageSize": 1})).json()["history"]) == 1
+    assert len((await client.get("/tasks", params={"pageSize": 100})).json()["history"]) == 100
+    for size in ("101", "0", "x"):
+        response = await client.get("/tasks", params={"pageSize": size})
+        assert response.status_code == 400, size
+        assert response.json()["error"] == "Invalid parameters"
+
+
+async def test_tasks_created_before_and_after_are_exclusive(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    tasks = fake.data.accounts[0].tasks
+    pivot = tasks[5].create_time
+    before = (await client.get("/tasks", params={"createdBefore": pivot, "pageSize": 3})).json()
+    after = (await client.get("/tasks", params={"createdAfter": pivot, "pageSize": 100})).json()
+
+    assert [e["task"]["id"] for e in before["history"]] == [t.task_id for t in tasks[6:9]]
+    assert [e["task"]["id"] for e in after["history"]] == [t.task_id for t in tasks[:5]]
+    one_later = {"createdBefore": pivot + 1, "pageSize": 1}
+    assert (await client.get("/tasks", params=one_later)).json()["history"][0]["task"]["id"] == (
+        tasks[5].task_id
+    )
+
+
+async def test_tasks_created_before_and_after_together_are_a_400(
+    client: httpx2.AsyncClient,
+) -> None:
+    response = await client.get("/tasks", params={"createdBefore": 2, "createdAfter": 1})
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Parameters createdBefore and createdAfter cannot be used together"
+    }
+    bad = await client.get("/tasks", params={"createdBefore": "yesterday"})
+    assert bad.status_code == 400
+
+
+async def test_tasks_content_type_filter(fake: FakeKlingServer, client: httpx2.AsyncClient) -> None:
+    history = (await client.get("/tasks", params={"contentType": "IMAGE"})).json()["history"]
+    images = fake.data.accounts[0].tasks_of("image")
+    assert [e["task"]["id"] for e in history] == [t.task_id for t in images[:20]]
+
+
+async def test_task_by_id_has_the_documented_shape(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    task = fake.data.accounts[0].tasks[3]
+    listed = (await client.get("/tasks", params={"pageSize": 4})).json()["history"][3]
+
+    response = await client.get(f"/tasks/{task.task_id}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == DETAIL_KEYS
+    assert {key: body[key] for key in STATUS_WORDS} == STATUS_WORDS
+    assert body["message"] == "success"
+    assert (body["task"], body["works"]) == (listed["task"], listed["works"])
+    assert [work["workId"] for work in body["works"]] == list(task.work_ids)
+
+
+async def test_task_by_id_of_another_account_or_unknown_is_404(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    other = fake.data.accounts[1].tasks[0].task_id
+    for task_id in (other, 1):
+        response = await client.get(f"/tasks/{task_id}")
+        assert response.status_code == 404
+        assert response.json() == {"error": f"Task {task_id} not found"}
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_a_task_id_that_is_not_a_number_is_a_400(
+    client: httpx2.AsyncClient, method: str
+) -> None:
+    for task_id in ("abc", "12a", "-5"):
+        response = await client.request(method, f"/tasks/{task_id}")
+        assert response.status_code == 400, task_id
+        assert response.json() == {"error": "Invalid task_id parameter"}
+
+
+async def test_delete_task_removes_its_works_from_every_listing(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    account = fake.data.accounts[0]
+    task = next(task for task in account.tasks if task.work_count > 1)
+
+    response = await client.delete(f"/tasks/{task.task_id}")
+
+    assert response.status_code == 200
+    assert response.json() == {"deleted": task.work_count, "workIds": list(task.work_ids)}
+    assert account.deleted_task_ids == {task.task_id}
+    works = [w["workId"] for e in await all_history(client, pageSize=40) for w in e["works"]]
+    assert not set(task.work_ids) & set(works)
+    assert len(works) == 120 - task.work_count
+    tasks = (await client.get("/tasks", params={"pageSize": 100})).json()["history"]
+    assert task.task_id not in {entry["task"]["id"] for entry in tasks}
+    assert (await client.get(f"/tasks/{task.task_id}")).status_code == 404
+    download = await client.get("/assets/download", params={"workIds": task.first_work_id})
+    assert download.status_code == 404
+
+
+async def test_deleting_a_task_again_or_an_unknown_one_is_the_documented_404(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    task_id = fake.data.accounts[0].tasks[0].task_id
+    assert (await client.delete(f"/tasks/{task_id}")).status_code == 200
+    for unknown in (task_id, fake.data.accounts[1].tasks[0].task_id, 123):
+        again = await client.delete(f"/tasks/{unknown}")
+        assert again.status_code == 404
+        assert again.json() == {"error": f"No works found for task {unknown}"}
+
+
+async def test_control_reset_can_restore_deleted_tasks(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    before = (await client.get("/assets")).content
+    await client.delete(f"/tasks/{fake.data.accounts[0].tasks[0].task_id}")
+    assert (await client.get("/assets")).content != before
+    async with make_client(base_url=fake.url) as control:
+        await control.post("/_fake/reset", json={"data": True})
+    assert (await client.get("/assets")).content == before
+
+
+async def test_faults_apply_to_the_task_endpoints(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    fake.add_faults(Fault.status(503), Fault.status(429), path="/tasks")
+    task_id = fake.data.accounts[0].tasks[0].task_id
+    assert (await client.delete(f"/tasks/{task_id}")).status_code == 503
+    assert (await client.get("/tasks")).status_code == 429
+    assert (await client.delete(f"/tasks/{task_id}")).status_code == 200
+
+
 # -- determinism and size ---------------------------------------------------------------------
 
 
@@ -928,6 +1113,9 @@ async def fetch_everything(fake: FakeKlingServer) -> list[bytes]:
             for element in fake.data.account(email_address).elements:
                 bodies.append((await http.get(f"/elements/{element.id}", params=params)).content)
             bodies.append((await http.get(f"/accounts/{email_address}")).content)
+            bodies.append((await http.get("/tasks", params={**params, "pageSize": 7})).content)
+            first_task = fake.data.account(email_address).tasks[0].task_id
+            bodies.append((await http.get(f"/tasks/{first_task}", params=params)).content)
             for listing in ({"pageSize": 2}, {"sortDirection": "ASC", "favored": "true"}):
                 elements = await http.get("/elements", params={**params, **listing})
                 bodies.append(elements.content)
