@@ -66,8 +66,8 @@ class TasksResource(Resource):
     ) -> AsyncGenerator[TasksPage, None]:
         """Iterate over every page of tasks, newest first, one request at a time.
 
-        Each task comes once: a page leaves out the tasks the page before it already held
-        (see `TaskRepeats`), and a page left with none is skipped.
+        Each task comes once: a page leaves out the tasks the page before it already held,
+        and a page left with none is skipped.
         """
         return without_repeats(iter_pages(self._source("tasks.iter_pages", email, options)))
 
@@ -93,8 +93,9 @@ class TasksResource(Resource):
         """The GET /tasks listing as a sequential `PageSource`, for pagers (`kling_async.batch`).
 
         Its pages are as the server sent them: each but the first starts again with the tasks
-        of the millisecond the page before ended on, which `TaskRepeats` leaves out. Arguments
-        are checked here, so bad input fails before any page is asked for.
+        of the millisecond the page before ended on (`iter_pages`, `iter_tasks` and
+        `kling_async.batch.iter_task_pages` leave those out). Arguments are checked here, so
+        bad input fails before any page is asked for.
         """
         return self._source("tasks.page_source", email, options)
 

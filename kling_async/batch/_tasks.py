@@ -175,8 +175,8 @@ def iter_task_pages(
     GET /tasks is cursor-paged: an account's next page can only be asked for once its page
     before is in, so each account has one request in flight at a time, while the accounts
     run concurrently (up to ``concurrency``). There is no ``per_account``. Each task comes
-    once: a page leaves out the tasks its account's page before already held (see
-    `TaskRepeats`), and a page left with none is skipped.
+    once: a page leaves out the tasks its account's page before already held, and a page
+    left with none is skipped.
 
     Example::
 
