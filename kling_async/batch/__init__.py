@@ -1,13 +1,13 @@
 """Concurrent helpers: list several accounts at once, download and delete any number of IDs.
 
-Listings (`iter_pages`, `iter_upload_pages`, `iter_element_pages`) fetch the pages of one or
-more accounts concurrently and yield each account's pages in order; ID helpers (`download`,
-`delete_uploaded`) split long ID lists into chunks of up to 10 and call the endpoint once per
-chunk, concurrently, reporting every chunk's outcome; `upload` sends files the same way, one
-per call. All of them run on asyncio and trio, and stay within the client's connection pool.
-429s and other retryable failures are retried by the client's `RetryPolicy`, as for any call
-(an upload only when it surely did not reach the service); ``max_per_second`` paces the start
-of calls.
+Listings (`iter_pages`, `iter_upload_pages`, `iter_element_pages`, `iter_task_pages`) fetch the
+pages of one or more accounts concurrently and yield each account's pages in order; ID helpers
+(`download`, `delete_uploaded`) split long ID lists into chunks of up to 10 and call the
+endpoint once per chunk, concurrently, reporting every chunk's outcome; `upload` sends files
+the same way, one per call, and `delete_tasks` deletes tasks, one per call. All of them run on
+asyncio and trio, and stay within the client's connection pool. 429s and other retryable
+failures are retried by the client's `RetryPolicy`, as for any call (an upload only when it
+surely did not reach the service); ``max_per_second`` paces the start of calls.
 
 Listing several accounts::
 

@@ -249,7 +249,8 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
     """An async iterator over the pages of several accounts' listings, fetched concurrently.
 
     Returned by the listing helpers of `kling_async.batch` (`iter_pages`, `iter_upload_pages`,
-    `iter_element_pages`). Each account's pages come in ascending order; accounts interleave.
+    `iter_element_pages`, `iter_task_pages`). Each account's pages come in ascending order;
+    accounts interleave.
     Empty pages are skipped.
 
     Enter it with ``async with``, then iterate; requests stay in flight while the loop body

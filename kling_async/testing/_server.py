@@ -47,7 +47,8 @@ class FakeKlingServer:
     It serves GET /assets, POST /assets (uploads, which GET /assets/uploaded then lists), GET
     and DELETE /assets/uploaded, GET /assets/download (with the files behind each ``cdnUrl``),
     GET /elements, GET /elements/{elementId}, GET /accounts,
-    GET /accounts/{email} and GET /scheduler/available from a seeded dataset, on whichever of
+    GET /accounts/{email}, GET /scheduler/available, GET /tasks, GET /tasks/{task_id} and DELETE
+    /tasks/{task_id} from a seeded dataset, on whichever of
     asyncio and trio runs it. Latency, jitter and faults can be changed while it runs.
 
     Example::

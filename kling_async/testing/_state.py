@@ -42,7 +42,7 @@ class ServerState:
         return max(0.0, self.latency + self._latency_rng.uniform(-self.jitter, self.jitter))
 
     def reset_data(self) -> None:
-        """Bring back every upload deleted through the API; forget those uploaded through it."""
+        """Bring back every upload and task deleted through the API; forget uploads made there."""
         for account in self.dataset.accounts:
             account.deleted_upload_ids.clear()
             account.deleted_task_ids.clear()
