@@ -21,7 +21,6 @@ from .._params import (
     normalize_ids,
     normalize_sort,
     positive_int,
-    shown,
     upload_content_type,
 )
 from .._types import NOT_GIVEN, CallContext, NotGiven, TimeoutTypes
@@ -246,7 +245,7 @@ class _Upload:
     source: object  # the path (from os.fspath), the bytes, or the stream
     kind: Literal["path", "bytes", "stream"]
     content_type: str
-    label: str  # how messages name it
+    label: str  # how messages name it: the path or name quoted, else what it is
     size: int | None
 
     @classmethod
@@ -259,19 +258,19 @@ class _Upload:
             path = os.fspath(source)
             if isinstance(path, str) and not path.strip():
                 raise InvalidInputError("source: the path is empty")
-            label = os.fsdecode(path)
-            guessed = upload_content_type(content_type, name or os.path.basename(label))
+            label = repr(os.fsdecode(path))
+            guessed = upload_content_type(content_type, name or os.path.basename(os.fsdecode(path)))
             _refuse_size(size, "a path")
             return cls(path, "path", guessed, label, None)
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
-            label = name or "the bytes"
+            label = repr(name) if name else "the data"
             guessed = upload_content_type(content_type, name)
             _refuse_size(size, "bytes")
             check_upload_size(len(data), guessed, label)
             return cls(data, "bytes", guessed, label, len(data))
         if isinstance(source, AsyncIterable):
-            label = name or "the stream"
+            label = repr(name) if name else "the stream"
             guessed = upload_content_type(content_type, name)
             if size is None:
                 raise InvalidInputError(
@@ -314,9 +313,9 @@ def _readable_size(path: str | bytes, label: str) -> int:
         with open(path, "rb") as file:
             status = os.fstat(file.fileno())
     except OSError as exc:
-        raise InvalidInputError(f"{shown(label)}: cannot read it ({exc.strerror})") from None
+        raise InvalidInputError(f"{label}: cannot read it ({exc.strerror})") from None
     if not stat.S_ISREG(status.st_mode):
-        raise InvalidInputError(f"{shown(label)} is not a regular file")
+        raise InvalidInputError(f"{label} is not a regular file")
     return status.st_size
 
 
@@ -333,34 +332,52 @@ class _FileChunks:
         self._path, self._size, self._label = path, size, label
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async with await anyio.open_file(self._path, "rb") as file:
+        file = await anyio.open_file(self._path, "rb")
+        try:
             left = self._size
             while left:
                 chunk = await file.read(min(_CHUNK, left))
                 if not chunk:
                     raise InvalidInputError(
-                        f"{shown(self._label)} shrank while it was uploaded "
+                        f"{self._label} shrank while it was uploaded "
                         f"({self._size:,} bytes were announced)"
                     )
                 left -= len(chunk)
+                if not left:
+                    # Before the last chunk goes (a complete body would be stored), and closed
+                    # then: a transport may stop reading once it has the announced length.
+                    grew = await file.read(1)
+                    await file.aclose()
+                    if grew:
+                        raise InvalidInputError(
+                            f"{self._label} grew while it was uploaded "
+                            f"({self._size:,} bytes were announced)"
+                        )
                 yield chunk
-            if await file.read(1):
-                raise InvalidInputError(
-                    f"{shown(self._label)} grew while it was uploaded "
-                    f"({self._size:,} bytes were announced)"
-                )
+        finally:
+            await file.aclose()
 
 
 async def _exactly(stream: AsyncIterable[bytes], size: int, label: str) -> AsyncIterator[bytes]:
-    """``stream``'s chunks, held to ``size`` bytes in all: no more, and no fewer."""
-    sent = 0
+    """``stream``'s chunks, held to ``size`` bytes in all: no more, and no fewer.
+
+    The chunk that completes ``size`` goes only once the stream has ended: a stream that goes
+    on past it fails before the server has a complete body (which it would store).
+    """
+    got = 0
+    last: bytes | None = None
     async for chunk in stream:
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise InvalidInputError(f"{label} yielded a {type(chunk).__name__}, not bytes")
-        sent += len(chunk)
-        if sent > size:
+        if not chunk:
+            continue
+        got += len(chunk)
+        if got > size:
             raise InvalidInputError(f"{label} gave more than the size={size:,} bytes announced")
-        if chunk:
+        if got == size:
+            last = bytes(chunk)
+        else:
             yield bytes(chunk)
-    if sent < size:
-        raise InvalidInputError(f"{label} ended after {sent:,} bytes; size= announced {size:,}")
+    if last is None:
+        raise InvalidInputError(f"{label} ended after {got:,} bytes; size= announced {size:,}")
+    yield last
