@@ -51,9 +51,10 @@ class Instrumentation:
             await self.app(scope, receive, send)
             return
         record = _arrive(self.state.log, scope)
+        body = _RequestBody(receive, scope)
         try:
-            respond = _recording(send, record, self.state.log)
-            await self._answer(scope, receive, respond, record, under_api)
+            respond = body.read_before_answering(_recording(send, record, self.state.log))
+            await self._answer(scope, body.receive, respond, record, under_api)
         finally:
             self.state.log.finish(record)
 
@@ -131,6 +132,43 @@ class Instrumentation:
                 stopped = True
                 group.cancel_scope.cancel()
         return stopped
+
+
+class _RequestBody:
+    """The request body as the app reads it; what the app left unread is read before answering.
+
+    A server that answers before it has read the request body (an error, a fault) still reads
+    the rest, and drops it: hypercorn closes the connection once a response is complete, and
+    closing with unread bytes resets it, so a client still sending the body would lose the
+    answer. Real servers do the same (a "lingering close").
+    """
+
+    def __init__(self, receive: Receive, scope: Scope) -> None:
+        self._receive = receive
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"0")
+        self._done = b"transfer-encoding" not in headers and length.strip() in (b"", b"0")
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self._done = True
+        return message
+
+    def read_before_answering(self, send: Send) -> Send:
+        """``send``, reading what is left of the body before a response starts."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                with anyio.move_on_after(_DRAIN_SECONDS):
+                    while not self._done:
+                        await self.receive()
+            await send(message)
+
+        return sending
+
+
+_DRAIN_SECONDS = 30.0
 
 
 def _arrive(log: RequestLog, scope: Scope) -> RecordedRequest:

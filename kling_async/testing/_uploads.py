@@ -11,7 +11,9 @@ any size holds no more than a chunk in memory. A stored file then shows in GET
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from contextlib import aclosing
+
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ._params import requested_account
@@ -58,10 +60,14 @@ async def upload_asset(request: Request, state: ServerState) -> Response:
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(sent_type, limit)
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(sent_type, limit)
+    try:
+        async with aclosing(request.stream()) as chunks:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(sent_type, limit)
+    except ClientDisconnect:  # the client cut the body off: nothing is stored
+        raise APIError(400, "The upload was cut off") from None
     if size == 0:
         raise APIError(400, "The file is empty")
     upload = account.add_upload(kind, extension, size)
