@@ -148,6 +148,7 @@ async def test_a_server_that_is_not_running_has_no_address() -> None:
     ("method", "path"),
     [
         ("GET", "/assets"),
+        ("POST", "/assets"),
         ("GET", "/assets/uploaded"),
         ("DELETE", "/assets/uploaded"),
         ("GET", "/assets/download"),
@@ -466,6 +467,183 @@ async def test_delete_only_counts_ids_that_exist_in_that_account(
     response = await client.delete("/assets/uploaded", params={"id": f"123,{own},{other}"})
     assert response.json() == {"deleted": 1, "ids": [own]}
     assert fake.data.accounts[1].live_uploads[0].id == other
+
+
+# -- POST /assets -----------------------------------------------------------------------------
+
+UPLOAD_ANSWER_KEYS = {"status", "url", "message", "fileName"}
+UPLOAD_TYPES_MESSAGE = (
+    "Content-Type {} is not supported. Valid values: image/png,image/jpeg,video/mp4,"
+    "video/quicktime,audio/wav,audio/wave,audio/mpeg,audio/mp4,audio/flac,audio/aac,audio/ogg"
+)
+MB = 1024 * 1024
+
+
+def added_uploads(fake: FakeKlingServer) -> list[Any]:
+    return list(fake.data.account(fake.emails[0]).added_uploads)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "kind", "extension", "status"),
+    [
+        ("image/png", "image", "png", 3),
+        ("image/jpeg", "image", "jpg", 3),
+        ("video/mp4", "video", "mp4", 1),
+        ("video/quicktime", "video", "mov", 1),
+        ("audio/wave", "audio", "wav", 3),
+        ("audio/mp4", "audio", "m4a", 3),
+    ],
+)
+async def test_upload_takes_the_raw_file_and_answers_where_it_now_is(
+    fake: FakeKlingServer,
+    client: httpx2.AsyncClient,
+    content_type: str,
+    kind: str,
+    extension: str,
+    status: int,
+) -> None:
+    response = await client.post(
+        "/assets/", content=b"\x00" * 1234, headers={"Content-Type": content_type}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    video_keys = {"resourceUrl", "coverUrl"} if kind == "video" else set()
+    assert set(body) == UPLOAD_ANSWER_KEYS | video_keys
+    assert (body["status"], body["message"]) == (status, "")
+    assert re.fullmatch(rf"[0-9a-f]{{15}}\.{extension}", body["fileName"])
+    assert body["url"].startswith("https://")
+    assert body["url"].endswith("/" + body["fileName"])
+    upload = added_uploads(fake)
+    assert [(u.name, u.content_type, u.size) for u in upload] == [(body["fileName"], kind, 1234)]
+    assert fake.requests[-1].email == fake.emails[0]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["image/gif", "IMAGE/PNG", "image/png; charset=binary", "application/octet-stream", None],
+)
+async def test_upload_of_a_type_the_service_does_not_take_is_its_documented_400(
+    fake: FakeKlingServer, client: httpx2.AsyncClient, content_type: str | None
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+
+    response = await client.post("/assets", content=b"x" * 10, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": UPLOAD_TYPES_MESSAGE.format(content_type or "")}
+    assert added_uploads(fake) == []
+
+
+async def test_upload_over_the_limit_is_400_whether_its_length_is_announced_or_not(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    async def eleven_megabytes() -> AsyncIterator[bytes]:
+        for _ in range(11):
+            yield b"x" * MB
+
+    announced = await client.post(
+        "/assets", content=b"x" * (10 * MB + 1), headers={"Content-Type": "image/png"}
+    )
+    streamed = await client.post(
+        "/assets", content=eleven_megabytes(), headers={"Content-Type": "image/jpeg"}
+    )
+    at_the_limit = await client.post(
+        "/assets", content=b"x" * (10 * MB), headers={"Content-Type": "image/png"}
+    )
+
+    assert (announced.status_code, streamed.status_code, at_the_limit.status_code) == (
+        400,
+        400,
+        200,
+    )
+    assert announced.json() == {"error": "The file is too large: image/png files may be up to 10MB"}
+    assert streamed.json() == {"error": "The file is too large: image/jpeg files may be up to 10MB"}
+    assert fake.requests[1].headers.get("transfer-encoding") == "chunked"
+    assert [u.size for u in added_uploads(fake)] == [10 * MB]
+
+
+async def test_upload_of_an_empty_file_is_400(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    response = await client.post("/assets", content=b"", headers={"Content-Type": "audio/ogg"})
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "The file is empty"}
+    assert added_uploads(fake) == []
+
+
+async def test_uploads_are_listed_first_newest_first_found_by_name_and_deletable(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    listing = {"pageSize": 50}
+    before = await client.get("/assets/uploaded", params=listing)
+    names = []
+    for content_type in ("image/png", "video/mp4"):
+        answer = await client.post(
+            "/assets", content=b"x" * 100, headers={"Content-Type": content_type}
+        )
+        names.append(answer.json()["fileName"])
+
+    listed = (await client.get("/assets/uploaded", params=listing)).json()["uploadAssetsList"]
+    seeded = before.json()["uploadAssetsList"]
+    assert [item["name"] for item in listed] == [names[1], names[0], *[i["name"] for i in seeded]]
+    assert all(set(item) == UPLOAD_KEYS for item in listed[:2])
+    assert [item["contentType"] for item in listed[:2]] == ["video", "image"]
+    assert listed[0]["createTime"] > listed[1]["createTime"] > seeded[0]["createTime"]
+    assert int(listed[0]["id"]) > int(listed[1]["id"]) > int(seeded[0]["id"])
+    found = await client.get("/assets/uploaded", params={"fileName": names[0]})
+    assert [item["name"] for item in found.json()["uploadAssetsList"]] == [names[0]]
+    images = await client.get("/assets/uploaded", params={"contentType": "image", "pageSize": 1})
+    assert [item["name"] for item in images.json()["uploadAssetsList"]] == [names[0]]
+
+    deleted = await client.delete("/assets/uploaded", params={"id": listed[0]["id"]})
+    assert deleted.json() == {"deleted": 1, "ids": [listed[0]["id"]]}
+    after = (await client.get("/assets/uploaded", params=listing)).json()["uploadAssetsList"]
+    assert [item["name"] for item in after][:2] == [names[0], seeded[0]["name"]]
+
+    fake.reset_data()
+    assert (await client.get("/assets/uploaded", params=listing)).content == before.content
+    assert added_uploads(fake) == []
+
+
+async def test_uploads_go_to_the_account_named_and_no_other(
+    fake: FakeKlingServer, bare: httpx2.AsyncClient
+) -> None:
+    second = fake.emails[1]
+    answer = await bare.post(
+        "/assets",
+        params={"email": second},
+        content=b"x" * 10,
+        headers={**auth(fake), "Content-Type": "image/png"},
+    )
+
+    assert answer.status_code == 200
+    assert [u.name for u in fake.data.account(second).added_uploads] == [answer.json()["fileName"]]
+    assert added_uploads(fake) == []
+    without_email = await bare.post(
+        "/assets", content=b"x", headers={**auth(fake), "Content-Type": "image/png"}
+    )
+    assert without_email.status_code == 400
+    assert "email" in without_email.json()["error"]
+
+
+async def test_a_fault_on_an_upload_reads_the_body_before_answering(
+    fake: FakeKlingServer, client: httpx2.AsyncClient
+) -> None:
+    fake.add_faults(Fault.status(429), path="/assets", method="POST")
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            yield b"x" * 200_000
+
+    refused = await client.post("/assets", content=body(), headers={"Content-Type": "video/mp4"})
+    again = await client.post("/assets", content=b"x" * 10, headers={"Content-Type": "video/mp4"})
+
+    # A server that closed with the body unread would reset the connection: the client would
+    # see no answer at all.
+    assert (refused.status_code, again.status_code) == (429, 200)
+    assert [r.status for r in fake.requests] == [429, 200]
 
 
 # -- GET /assets/download and the fake CDN ----------------------------------------------------
@@ -1960,6 +2138,6 @@ async def test_control_config_switches_random_faults_off(
 
 
 async def test_wrong_method_is_a_json_405(client: httpx2.AsyncClient) -> None:
-    response = await client.post("/assets")
+    response = await client.put("/assets")
     assert response.status_code == 405
     assert response.json() == {"error": "Method not allowed"}
