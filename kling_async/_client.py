@@ -424,6 +424,7 @@ class KlingClient:
                     response=self._redactor.response(_as_response(response, raw, decoded, request)),
                     body=self._redactor.value(orjson.loads(content)),
                 )
+                del failure
             del raw, content  # a traceback rendered with locals would show the body
             raise error
 

@@ -42,7 +42,16 @@ import pytest
 from rich.console import Console
 from rich.traceback import Traceback
 
-from kling_async import AuthenticationError, KlingClient, KlingError, RetryPolicy, batch, cli
+from kling_async import (
+    AuthenticationError,
+    InvalidInputError,
+    KlingClient,
+    KlingError,
+    OperationFailedError,
+    RetryPolicy,
+    batch,
+    cli,
+)
 from kling_async.testing import FakeKlingServer, Fault
 
 AREA = "secret scan"
@@ -290,6 +299,13 @@ ENDPOINTS = [
         lambda client, fake: client.uploads.delete([fake.data.accounts[0].uploads[0].id]),
         {"deleted": 1, "ids": [1234567890123]},
     ),
+    Call(
+        "uploads.create",
+        "POST",
+        "/assets",
+        lambda client, fake: client.uploads.create(b"\x89PNG" * 256, content_type="image/png"),
+        {"status": "3", "url": 1},
+    ),
 ]
 
 HTML_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
@@ -456,6 +472,50 @@ async def test_an_error_body_echoing_the_token_shows_it_nowhere(
             scan.add("page repr", repr(page))
         scan.add("client repr", repr(client))
     scan.logs(debug_logs, skip=() if case.third_party_logs else ("httpcore", "httpx"))
+    scan.check()
+
+
+# -- uploads --------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("token", TOKENS, indirect=True)
+async def test_an_upload_reported_failed_echoing_the_token_shows_it_nowhere(
+    fake: FakeKlingServer, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    echo = {"status": 0, "message": f"rejected for Bearer {fake.token}", "url": fake.token}
+    fake.add_faults(Fault.body(echo), path="/assets", method="POST")
+    scan = Scan(secret_of(fake.token))
+    async with make_client(fake) as client:
+        error = await failure(client.uploads.create(b"x" * 100, content_type="image/png"))
+    assert isinstance(error, OperationFailedError)
+    scan.error(error)
+    scan.logs(debug_logs)
+    scan.check()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("token", TOKENS, indirect=True)
+async def test_a_failing_upload_stream_shows_no_token(
+    fake: FakeKlingServer, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    async def stream() -> AsyncIterator[bytes]:
+        yield b"x" * 100_000
+        raise OSError("the disk went away")
+
+    scan = Scan(secret_of(fake.token))
+    async with make_client(fake) as client:
+        error = await failure(
+            client.uploads.create(stream(), size=200_000, content_type="video/mp4")
+        )
+        oversize = await failure(
+            client.uploads.create(stream(), size=10**9, content_type="video/mp4")
+        )
+    assert isinstance(error, OSError)
+    assert isinstance(oversize, InvalidInputError)
+    scan.error(error)
+    scan.error(oversize, "oversize")
+    scan.logs(debug_logs)
     scan.check()
 
 
