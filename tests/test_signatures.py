@@ -94,6 +94,11 @@ def test_a_listings_siblings_take_no_positional_option_and_share_one_options_typ
     [
         (AssetsResource.download, ["work_ids"], ["file_types", "email", "timeout"]),
         (UploadsResource.delete, ["ids"], ["email", "timeout"]),
+        (
+            UploadsResource.create,
+            ["source"],
+            ["content_type", "file_name", "size", "email", "timeout"],
+        ),
         (ElementsResource.get, ["element_id"], ["email", "timeout"]),
         (AccountsResource.get, ["email"], ["timeout"]),
         (AccountsResource.list, [], ["timeout"]),
@@ -107,6 +112,11 @@ def test_a_listings_siblings_take_no_positional_option_and_share_one_options_typ
             batch.delete_uploaded,
             ["client", "ids"],
             ["email", "timeout", "chunk_size", "concurrency", "max_per_second"],
+        ),
+        (
+            batch.upload,
+            ["client", "sources"],
+            ["email", "timeout", "concurrency", "max_per_second"],
         ),
     ],
 )
