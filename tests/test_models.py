@@ -41,6 +41,7 @@ from kling_async._models import (
     TaskInput,
     Ticket,
     UploadedAsset,
+    UploadResult,
     UploadsPage,
     UserPoints,
     UserTickets,
@@ -532,6 +533,38 @@ def test_download_result_decodes() -> None:
     assert result == DownloadResult(
         cdn_url="https://media.example.org/dl/bundle.zip", status="success"
     )
+
+
+def test_upload_result_decodes_an_image_and_a_video_answer() -> None:
+    image = decode(
+        {
+            "status": 3,
+            "url": "https://cdn.example.org/u/7f3c.jpg",
+            "message": "",
+            "fileName": "7f3c.jpg",
+        },
+        UploadResult,
+    )
+    video = decode(
+        {
+            "status": 1,
+            "url": "",
+            "message": "",
+            "resourceUrl": "https://cdn.example.org/u/v.mp4",
+            "coverUrl": "https://cdn.example.org/u/v.jpg",
+            "cover": {"width": 720},
+        },
+        UploadResult,
+    )
+    failed = decode({"status": 0, "message": "Unsupported file"}, UploadResult)
+
+    assert image == UploadResult(
+        status=3, url="https://cdn.example.org/u/7f3c.jpg", message="", file_name="7f3c.jpg"
+    )
+    assert video.resource_url == "https://cdn.example.org/u/v.mp4"
+    assert video.cover_url == "https://cdn.example.org/u/v.jpg"
+    assert video.cover == {"width": 720}
+    assert (image.ok, video.ok, failed.ok, UploadResult().ok) == (True, True, False, False)
 
 
 def test_delete_result_decodes_ids_as_a_tuple_of_strings() -> None:
