@@ -126,7 +126,7 @@ class KlingClient:
     assets: AssetsResource
     """GET /assets and GET /assets/download: generated works."""
     uploads: UploadsResource
-    """GET and DELETE /assets/uploaded: uploaded files."""
+    """POST /assets, GET and DELETE /assets/uploaded: uploaded files."""
     elements: ElementsResource
     """GET /elements and GET /elements/{elementId}: elements."""
     accounts: AccountsResource

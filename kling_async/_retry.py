@@ -66,7 +66,9 @@ class RetryPolicy:
     """How the client retries: which failures, how often, and how long it waits.
 
     Retried: connection errors, timeouts, and the statuses in ``retry_statuses``. Never retried:
-    400, 401, 402, 404 and 596, or anything else outside ``retry_statuses``.
+    400, 401, 402, 404 and 596, or anything else outside ``retry_statuses``. A POST (an upload)
+    is not idempotent: the client retries it, within this policy, only when the service surely
+    did not act on it (no connection could be made; a 408 or 429 answer).
 
     The wait before retry ``n`` (1-based) is the server's ``Retry-After`` when it sent one; else,
     for a 429, ``rate_limit_wait`` (Kling's 429 means every account is at capacity, so it waits

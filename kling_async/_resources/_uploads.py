@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UploadFile", "UploadSource", "UploadsResource"]
 
-UploadSource: TypeAlias = "str | os.PathLike[str] | bytes | AsyncIterable[bytes]"
+UploadSource: TypeAlias = str | os.PathLike[str] | bytes | AsyncIterable[bytes]
 """What `UploadsResource.create` uploads: a file's path, its bytes, or a stream of its bytes."""
 
 _CHUNK = 256 * 1024  # bytes read from disk at a time
@@ -65,7 +65,7 @@ class UploadFile:
 
 
 class UploadsResource(Resource):
-    """Uploaded files: listing (GET /assets/uploaded) and deleting (DELETE /assets/uploaded).
+    """Uploaded files: uploading (POST /assets), listing (GET /assets/uploaded) and deleting.
 
     The listing methods take the options of `UploadsListOptions` as keywords
     (``content_type``, ``file_name``, ``page_size``, ``sort``, ``timeout``), and ``email=``
