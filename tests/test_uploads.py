@@ -205,16 +205,20 @@ async def test_a_file_of_the_wrong_type_or_size_is_refused_before_anything_is_se
     assert fake.requests == []
 
 
-async def test_a_missing_file_a_folder_and_a_size_for_a_path_are_refused(
+async def test_a_missing_file_a_folder_a_pipe_and_a_size_for_a_path_are_refused(
     fake_and_client: tuple[FakeKlingServer, KlingClient], tmp_path: Path
 ) -> None:
     fake, client = fake_and_client
     (tmp_path / "folder.png").mkdir()
+    os.mkfifo(tmp_path / "pipe.mp4")
 
     with pytest.raises(InvalidInputError, match=r"missing\.png': cannot read it"):
         await client.uploads.create(tmp_path / "missing.png")
-    with pytest.raises(InvalidInputError, match=r"folder\.png': cannot read it \(Is a directory"):
+    with pytest.raises(InvalidInputError, match=r"folder\.png' is not a regular file"):
         await client.uploads.create(tmp_path / "folder.png")
+    # A pipe is refused without being opened (opening it would wait for a writer).
+    with pytest.raises(InvalidInputError, match=r"pipe\.mp4' is not a regular file"):
+        await client.uploads.create(tmp_path / "pipe.mp4")
     with pytest.raises(InvalidInputError, match="size= is for streams"):
         await client.uploads.create(write(tmp_path / "a.png", 10), size=10)
 

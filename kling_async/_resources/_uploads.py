@@ -310,12 +310,14 @@ def _refuse_size(size: object, what: str) -> None:
 def _readable_size(path: str | bytes, label: str) -> int:
     """The size of the regular file at ``path``, which must open for reading."""
     try:
-        with open(path, "rb") as file:
-            status = os.fstat(file.fileno())
+        status = os.stat(path)
+        # Not opened before it is known to be a file: opening a FIFO waits for a writer.
+        if not stat.S_ISREG(status.st_mode):
+            raise InvalidInputError(f"{label} is not a regular file")
+        with open(path, "rb"):
+            pass
     except OSError as exc:
         raise InvalidInputError(f"{label}: cannot read it ({exc.strerror})") from None
-    if not stat.S_ISREG(status.st_mode):
-        raise InvalidInputError(f"{label} is not a regular file")
     return status.st_size
 
 
