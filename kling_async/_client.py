@@ -15,7 +15,7 @@ import anyio
 import attrs
 import orjson
 
-from ._converter import decode_json
+from ._converter import Decoder, decode_body
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -358,7 +358,7 @@ class KlingClient:
         self,
         method: str,
         path: str,
-        cast_to: type[T],
+        cast_to: type[T] | Decoder[T],
         *,
         params: dict[str, str] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
@@ -405,7 +405,7 @@ class KlingClient:
                 content = _as_response(response, raw, decoded, request).content
             error: APIError
             try:
-                value = decode_json(content, cast_to)
+                value = decode_body(content, cast_to)
             except ResponseValidationError as invalid:
                 # A fresh error, raised outside this block: the decoder's frames and the
                 # exceptions chained to its error hold the raw body.
@@ -855,7 +855,7 @@ class _ClientRequester:
         self,
         method: str,
         path: str,
-        cast_to: type[T],
+        cast_to: type[T] | Decoder[T],
         *,
         params: dict[str, str],
         timeout: TimeoutTypes | NotGiven,

@@ -49,7 +49,7 @@ import operator
 import types
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar, Union, cast, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 import orjson
@@ -62,7 +62,9 @@ if TYPE_CHECKING:
     from ._http import httpx
 
 __all__ = [
+    "Decoder",
     "converter",
+    "decode_body",
     "decode_json",
     "python_keys",
     "structure",
@@ -583,6 +585,25 @@ def _type_name(cls: Any) -> str:
     if item is not None:
         return f"dict[str, {_type_name(item)}]"
     return getattr(cls, "__name__", None) or repr(cls)
+
+
+@attrs.frozen
+class Decoder(Generic[T]):
+    """A body that needs more than one model to read, for the request core's ``cast_to``.
+
+    ``decode`` gets the raw body and returns the value, raising `ResponseValidationError`
+    (with its wire path) when the body does not fit; the core adds the response and the call's
+    context to that error, as for any model.
+    """
+
+    decode: Callable[[bytes], T]
+
+
+def decode_body(content: bytes, cast_to: type[T] | Decoder[T]) -> T:
+    """The value of a body: `decode_json` for a type, the `Decoder`'s own function else."""
+    if isinstance(cast_to, Decoder):
+        return cast_to.decode(content)
+    return decode_json(content, cast_to)
 
 
 def decode_json(content: bytes | str, cls: type[T], *, response: httpx.Response | None = None) -> T:

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Callable, Mapping
 from contextlib import aclosing
 from typing import Protocol, TypeAlias, TypeVar
 
+from .._converter import Decoder
 from .._types import CallContext, NotGiven, TimeoutTypes
 
 __all__ = ["RequestContent", "Requester", "Resource", "flatten", "query"]
@@ -33,7 +34,7 @@ class Requester(Protocol):
         self,
         method: str,
         path: str,
-        cast_to: type[T],
+        cast_to: type[T] | Decoder[T],
         *,
         params: dict[str, str],
         timeout: TimeoutTypes | NotGiven,

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._converter import structure
-from .._exceptions import ResponseValidationError
+from .._converter import Decoder, decode_json, structure
 from .._models import Element, ElementsPage
 from .._pagination import PageSource, iter_pages
 from .._params import normalize_flag, normalize_sort, normalize_tag, path_segment, positive_int
@@ -97,14 +96,9 @@ class ElementsResource(Resource):
         path = "/elements/" + path_segment(element_id, "element_id")
         params = query(email=self._requester.account(email))
         context = CallContext(email=params.get("email"))
-        body = await self._requester.request(
-            "GET", path, dict[str, Any], params=params, timeout=timeout, context=context
+        return await self._requester.request(
+            "GET", path, _EITHER_SHAPE, params=params, timeout=timeout, context=context
         )
-        try:
-            return _element_of(body)
-        except ResponseValidationError as invalid:
-            invalid.email = context.email
-            raise
 
     def _source(
         self, caller: str, email: str | None, options: ElementsListOptions
@@ -151,6 +145,13 @@ def _element_of(body: dict[str, Any]) -> Element:
     if isinstance(body.get("element"), dict) and "id" not in body:
         return structure(body, _Wrapped).element
     return structure(body, Element)
+
+
+def _decode_element(content: bytes) -> Element:
+    return _element_of(decode_json(content, dict[str, Any]))
+
+
+_EITHER_SHAPE = Decoder(_decode_element)
 
 
 def _element_count(page: ElementsPage) -> int:
