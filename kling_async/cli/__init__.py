@@ -14,7 +14,8 @@ The API token comes from ``USEAPI_TOKEN`` (or ``--token``) and is never printed.
 when interrupted.
 
 Modules: ``_parser`` (the options; no abbreviations, choices from the SDK's enumerations),
-``_commands`` (one function per command), ``_run`` (event loop, Ctrl-C, exit statuses),
+``_commands`` (export, demo, verify, fake-server), ``_api_commands`` (the commands of the
+API's endpoints), ``_run`` (the client, event loop, Ctrl-C, exit statuses),
 ``_main`` (argv to exit status) and ``_view`` (live progress and summary of an export, with
 rich, imported only by the commands that show one). The export job itself is
 `kling_async.export`.

@@ -1,7 +1,8 @@
-"""The ``kling-async`` commands, one function each: ``handler(args) -> exit status``.
+"""The ``kling-async`` export commands, one function each: ``handler(args) -> exit status``.
 
-Each takes the namespace `kling_async.cli._parser.build_parser` made. Options go to the SDK
-by keyword; only the IDs a call is about go by position.
+``export``, ``demo``, ``verify`` and ``fake-server``; the commands of the API's endpoints
+(``assets``, ``uploads``, ``tasks``, ``elements``, ``scheduler``) are in `._api_commands`.
+Each takes the namespace `kling_async.cli._parser.build_parser` made.
 """
 
 from __future__ import annotations
@@ -13,88 +14,26 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from .._client import KlingClient
-from .._converter import unstructure
-from .._params import normalize_ids
 from .._redact import redact_text
 from ..export import MANIFEST_NAME, ExportReport, VerifyReport, export_works, verify_export
-from ._run import PROG, MissingExtra, UsageError, run_on_loop
+from ._run import (
+    PROG,
+    MissingExtra,
+    UsageError,
+    check_http,
+    make_client,
+    print_json,
+    redacted,
+    run_on_loop,
+    secrets_of,
+)
 
 if TYPE_CHECKING:
     from ..testing import FakeKlingServer
     from ._view import ExportView
 
-__all__ = [
-    "assets_list",
-    "demo",
-    "elements_get",
-    "export",
-    "fake_server",
-    "resume_command",
-    "uploads_delete",
-    "uploads_list",
-    "verify",
-]
-
-
-# -- read-only commands ---------------------------------------------------------------------------
-
-
-def assets_list(args: argparse.Namespace) -> int:
-    """``assets list``: print one page of generated works as JSON."""
-    return _show(
-        args,
-        lambda client: client.assets.list(
-            page_num=args.page,
-            page_size=args.page_size,
-            content_type=args.content_type,
-            email=args.email,
-            sort=args.sort,
-        ),
-    )
-
-
-def uploads_list(args: argparse.Namespace) -> int:
-    """``uploads list``: print one page of uploaded files as JSON."""
-    return _show(
-        args,
-        lambda client: client.uploads.list(
-            page_num=args.page,
-            page_size=args.page_size,
-            content_type=args.content_type,
-            file_name=args.file_name,
-            email=args.email,
-            sort=args.sort,
-        ),
-    )
-
-
-def elements_get(args: argparse.Namespace) -> int:
-    """``elements get``: print one element as JSON."""
-    return _show(args, lambda client: client.elements.get(args.element_id, email=args.email))
-
-
-def uploads_delete(args: argparse.Namespace) -> int:
-    """``uploads delete``: delete uploads 10 per call; print what was deleted, failed or not."""
-    from .. import batch
-
-    ids = normalize_ids(args.ids, name="ID")  # every ID is checked before any request
-    result = _call(args, lambda client: batch.delete_uploaded(client, ids, email=args.email))
-    failed = [
-        {"ids": list(chunk.ids), "error": redact_text(str(chunk.error), *_secrets(args))}
-        for chunk in result.chunks
-        if chunk.error is not None
-    ]
-    _print_json(
-        {
-            "deleted": list(result.succeeded_ids),
-            "unconfirmed": list(result.unconfirmed_ids),
-            "failed": failed,
-        }
-    )
-    return 0 if result.ok else 1
+__all__ = ["demo", "export", "fake_server", "resume_command", "verify"]
 
 
 # -- export, demo and verify ----------------------------------------------------------------------
@@ -107,9 +46,9 @@ def export(args: argparse.Namespace) -> int:
         json=args.json,
         dry_run=args.dry_run,
         file_type=args.file_type,
-        secrets=_secrets(args),
+        secrets=secrets_of(args),
     )
-    client = _client(args)
+    client = make_client(args)
 
     async def run() -> ExportReport:
         async with client:
@@ -133,7 +72,7 @@ def export(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     """``demo``: export the works of a fake API served in this process, then say what is next."""
-    _check_http(args)
+    check_http(args)
     testing = _testing()
     view = _export_view(quiet=args.quiet)
     # Realistic but small: 3 accounts of 40 works, with enough latency to watch progress.
@@ -167,7 +106,7 @@ def verify(args: argparse.Namespace) -> int:
     """``verify``: check an export folder against its manifest; exit 1 when anything is off."""
     result: VerifyReport = run_on_loop(lambda: verify_export(args.out_dir), args.backend)
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return 0 if result.ok else 1
     print(
         f"{result.out_dir}: {result.checked} manifest entries checked: "
@@ -207,11 +146,11 @@ def _show_export(
         if view.report is not None:  # the counts so far, and how to go on
             view.summary(view.report, resume=resume_command(getattr(args, "argv", None)))
             if json:
-                _print_json(_redacted(view.report.to_dict(), _secrets(args)))
+                print_json(redacted(view.report.to_dict(), secrets_of(args)))
         raise
     view.summary(report)
     if json:
-        _print_json(_redacted(report.to_dict(), _secrets(args)))
+        print_json(redacted(report.to_dict(), secrets_of(args)))
     return report
 
 
@@ -265,61 +204,6 @@ def fake_server(args: argparse.Namespace) -> int:
 
 
 # -- what the commands share ----------------------------------------------------------------------
-
-
-def _secrets(args: argparse.Namespace) -> list[str | None]:
-    """The tokens this command may meet in what it prints: ``--token`` and USEAPI_TOKEN."""
-    return [args.token, os.environ.get("USEAPI_TOKEN")]
-
-
-def _client(args: argparse.Namespace) -> KlingClient:
-    if args.token is None and not os.environ.get("USEAPI_TOKEN", "").strip():
-        raise UsageError("no API token: set the USEAPI_TOKEN environment variable (or --token)")
-    _check_http(args)
-    return KlingClient(
-        token=args.token,
-        base_url=args.base_url,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        http=args.http,
-    )
-
-
-def _check_http(args: argparse.Namespace) -> None:
-    if args.http == "aiohttp" and args.backend != "asyncio":
-        raise UsageError("--http aiohttp runs on asyncio only: drop --backend trio")
-
-
-def _call(args: argparse.Namespace, command: Callable[[KlingClient], Awaitable[Any]]) -> Any:
-    """Run ``command`` with a client made from the global options, on the chosen event loop."""
-    client = _client(args)
-
-    async def run() -> Any:
-        async with client:
-            return await command(client)
-
-    return run_on_loop(run, args.backend)
-
-
-def _show(args: argparse.Namespace, command: Callable[[KlingClient], Awaitable[Any]]) -> int:
-    """Run ``command`` as `_call` does and print what it returns as JSON, in the wire form."""
-    _print_json(unstructure(_call(args, command)))
-    return 0
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def _redacted(value: Any, secrets: Sequence[str | None]) -> Any:
-    """A JSON-ready value with every string in it (keys too) redacted."""
-    if isinstance(value, str):
-        return redact_text(value, *secrets)
-    if isinstance(value, dict):
-        return {_redacted(key, secrets): _redacted(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item, secrets) for item in value]
-    return value
 
 
 def _export_view(

@@ -20,7 +20,7 @@ from .._http import HTTPBackend
 from .._params import MAX_INT
 from .._types import ContentType, FileType, SortOrder
 from .._version import __version__
-from . import _commands
+from . import _api_commands, _commands
 from ._run import PROG
 
 __all__ = ["DEMO_DIR", "build_parser"]
@@ -311,13 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     assets = actions(add(commands, "assets", api=True, help="generated works"))
     assets_list = add(assets, "list", api=True, help="print one page of works as JSON")
     _add_listing(assets_list, 40)
-    assets_list.set_defaults(handler=_commands.assets_list)
+    assets_list.set_defaults(handler=_api_commands.assets_list)
 
     uploads = actions(add(commands, "uploads", api=True, help="uploaded files"))
     uploads_list = add(uploads, "list", api=True, help="print one page of uploads as JSON")
     _add_listing(uploads_list, 20)
     uploads_list.add_argument("--file-name", help="only names containing this keyword")
-    uploads_list.set_defaults(handler=_commands.uploads_list)
+    uploads_list.set_defaults(handler=_api_commands.uploads_list)
     delete = add(
         uploads,
         "delete",
@@ -328,13 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_email(delete, required=True)
     delete.add_argument("ids", metavar="ID", nargs="+", help="numeric upload IDs")
-    delete.set_defaults(handler=_commands.uploads_delete)
+    delete.set_defaults(handler=_api_commands.uploads_delete)
 
     elements = actions(add(commands, "elements", api=True, help="elements"))
     element_get = add(elements, "get", api=True, help="print one element as JSON")
     element_get.add_argument("element_id", metavar="ID")
     _add_email(element_get)
-    element_get.set_defaults(handler=_commands.elements_get)
+    element_get.set_defaults(handler=_api_commands.elements_get)
 
     fake = add(
         commands,

@@ -1,4 +1,4 @@
-"""How a command runs and how its end is told: the event loop, Ctrl-C, exit statuses.
+"""How a command runs and how its end is told: the client, the event loop, Ctrl-C, exit statuses.
 
 Exit statuses: 0 success, 1 the service, the network or the disk failed (or a needed extra is
 missing; a refused token too), 2 bad usage or bad input (nothing was sent) or an export folder
@@ -8,14 +8,18 @@ with every token hidden.
 
 from __future__ import annotations
 
+import argparse
+import os
 import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
+import orjson
 
+from .._client import KlingClient
 from .._exceptions import (
     AuthenticationError,
     ExportLockedError,
@@ -31,10 +35,16 @@ __all__ = [
     "TOKEN_HINT",
     "MissingExtra",
     "UsageError",
+    "call",
+    "check_http",
     "exit_status",
     "locked_message",
+    "make_client",
+    "print_json",
+    "redacted",
     "report",
     "run_on_loop",
+    "secrets_of",
 ]
 
 PROG = "kling-async"
@@ -48,6 +58,58 @@ class UsageError(Exception):
 
 class MissingExtra(Exception):
     """An optional dependency the command needs is not installed: exit status 1."""
+
+
+def secrets_of(args: argparse.Namespace) -> list[str | None]:
+    """The tokens a command may meet in what it prints: ``--token`` and USEAPI_TOKEN."""
+    return [args.token, os.environ.get("USEAPI_TOKEN")]
+
+
+def make_client(args: argparse.Namespace) -> KlingClient:
+    """A client made from the global options; no token at all is a `UsageError`."""
+    if args.token is None and not os.environ.get("USEAPI_TOKEN", "").strip():
+        raise UsageError("no API token: set the USEAPI_TOKEN environment variable (or --token)")
+    check_http(args)
+    return KlingClient(
+        token=args.token,
+        base_url=args.base_url,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        http=args.http,
+    )
+
+
+def check_http(args: argparse.Namespace) -> None:
+    """Raise `UsageError` for a transport the chosen event loop cannot run."""
+    if args.http == "aiohttp" and args.backend != "asyncio":
+        raise UsageError("--http aiohttp runs on asyncio only: drop --backend trio")
+
+
+def call(args: argparse.Namespace, command: Callable[[KlingClient], Awaitable[T]]) -> T:
+    """Run ``command`` with a client made from the global options, on the chosen event loop."""
+    client = make_client(args)
+
+    async def run() -> T:
+        async with client:
+            return await command(client)
+
+    return run_on_loop(run, args.backend)
+
+
+def print_json(data: object) -> None:
+    """Print ``data`` as indented JSON on stdout."""
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def redacted(value: Any, secrets: Sequence[str | None]) -> Any:
+    """A JSON-ready value with every string in it (keys too) redacted."""
+    if isinstance(value, str):
+        return redact_text(value, *secrets)
+    if isinstance(value, dict):
+        return {redacted(key, secrets): redacted(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redacted(item, secrets) for item in value]
+    return value
 
 
 def run_on_loop(func: Callable[[], Awaitable[T]], backend: str) -> T:
