@@ -825,7 +825,7 @@ def test_uploads_delete_prints_what_was_deleted(fake: FakeKlingServer, kling: An
     account = fake.data.accounts[0]
     ids = [upload.id for upload in account.uploads[:3]]
 
-    run = kling("uploads", "delete", "--email", account.email, *ids, "12345")
+    run = kling("uploads", "delete", "--email", account.email, *ids, "12345", "--yes")
 
     assert run.status == 0
     assert run.json() == {"deleted": ids, "unconfirmed": ["12345"], "failed": []}
@@ -837,7 +837,7 @@ def test_uploads_delete_with_a_failed_call_exits_1(fake: FakeKlingServer, kling:
     ids = [upload.id for upload in account.uploads[:2]]
     fake.add_faults(Fault.status(500), path="/assets/uploaded", method="DELETE")
 
-    run = kling("uploads", "delete", "--email", account.email, *ids)
+    run = kling("uploads", "delete", "--email", account.email, *ids, "--yes")
 
     assert run.status == 1
     assert run.json()["deleted"] == []

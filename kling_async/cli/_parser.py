@@ -2,7 +2,8 @@
 
 No parser takes abbreviations (``--emai`` is an error, never ``--email``), and the choices of
 ``--content-type``, ``--file-type``, ``--sort`` and ``--http`` are the SDK's own enumerations,
-so the command line offers exactly what the client accepts.
+so the command line offers exactly what the client accepts; ``uploads add --content-type``
+takes the MIME types `kling_async.UPLOAD_LIMITS` names, checked by the SDK's own rule.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any, get_args
 
 from .._client import DEFAULT_BASE_URL
+from .._exceptions import InvalidInputError
 from .._http import HTTPBackend
-from .._params import MAX_INT
+from .._params import MAX_INT, UPLOAD_LIMITS, upload_content_type
+from .._resources._options import ELEMENTS_PAGE_SIZE, TASKS_PAGE_SIZE
 from .._types import ContentType, FileType, SortOrder
 from .._version import __version__
 from . import _api_commands, _commands
@@ -75,8 +78,8 @@ _DATE_TEXT = re.compile(
 )
 
 
-def _since(text: str) -> datetime:
-    """``--since``: an ISO 8601 date or date and time; without an offset, UTC."""
+def _moment(text: str) -> datetime:
+    """A moment (``--since``, ``--created-before``, ...): ISO 8601; without an offset, UTC."""
     shown = text if len(text) <= 40 else f"{text[:40]}..."
     problem = f"{shown!r} is not an ISO date or date and time (2025-01-31, 2025-01-31T08:00)"
     if not _DATE_TEXT.fullmatch(text.strip()):
@@ -88,6 +91,14 @@ def _since(text: str) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def _mime(text: str) -> str:
+    """``uploads add --content-type``: a MIME type POST /assets takes (or another spelling)."""
+    try:
+        return upload_content_type(text, None)
+    except InvalidInputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _port(text: str) -> int:
@@ -197,6 +208,29 @@ def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--json", action="store_true", help=what)
 
 
+def _add_limit(parser: argparse.ArgumentParser, noun: str, page_size: int) -> None:
+    parser.add_argument(
+        "--page-size",
+        type=_positive,
+        metavar="N",
+        help=f"{noun} per request (default {page_size}, or the --limit when smaller)",
+    )
+    parser.add_argument(
+        "--limit", type=_positive, metavar="N", help=f"stop after N {noun} (default: all)"
+    )
+
+
+def _add_delete_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="delete without asking (needed when stdin is not a terminal)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="say what would be deleted; send nothing"
+    )
+
+
 # -- the parser -----------------------------------------------------------------------------------
 
 
@@ -252,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--since",
-        type=_since,
+        type=_moment,
         metavar="DATE",
         help="only works created at or after DATE (ISO 8601: 2025-01-31 or "
         "2025-01-31T08:00; UTC unless it has an offset)",
@@ -318,23 +352,140 @@ def build_parser() -> argparse.ArgumentParser:
     _add_listing(uploads_list, 20)
     uploads_list.add_argument("--file-name", help="only names containing this keyword")
     uploads_list.set_defaults(handler=_api_commands.uploads_list)
+    upload = add(
+        uploads,
+        "add",
+        api=True,
+        help="upload image, video or audio files",
+        description="Upload files (POST /assets), several at once; prints each file's new "
+        "asset ID, or why it failed (exit status 1 when any failed). Every file is checked "
+        "first (there, readable, a type POST /assets takes, within its size limit): one that "
+        "is not stops the command before anything is sent (exit status 2).",
+    )
+    upload.add_argument("files", metavar="FILE", nargs="+", type=Path, help="the files")
+    _add_email(upload)
+    upload.add_argument(
+        "--content-type",
+        type=_mime,
+        metavar="MIME",
+        help="the type of every file (default: guessed from each name): "
+        + ", ".join(UPLOAD_LIMITS),
+    )
+    upload.add_argument(
+        "--concurrency", type=_positive, default=4, metavar="N", help="uploads at once (default 4)"
+    )
+    _add_json(upload, "print the outcome as JSON")
+    upload.set_defaults(handler=_api_commands.uploads_add)
     delete = add(
         uploads,
         "delete",
         api=True,
         help="delete uploaded files (no undo)",
-        description="Delete uploaded files, "
-        "10 per call; prints which IDs were deleted, failed or not confirmed.",
+        description="Delete uploaded files, 10 per call; prints as JSON which IDs were "
+        "deleted, failed or not confirmed (exit status 1 when a call failed). Lists the IDs "
+        "on stderr first, then asks on a terminal; without one, it needs --yes.",
     )
     _add_email(delete, required=True)
     delete.add_argument("ids", metavar="ID", nargs="+", help="numeric upload IDs")
+    _add_delete_options(delete)
     delete.set_defaults(handler=_api_commands.uploads_delete)
 
+    tasks = actions(add(commands, "tasks", api=True, help="generation tasks"))
+    tasks_list = add(
+        tasks,
+        "list",
+        api=True,
+        help="print the tasks, newest first",
+        description="Print the account's tasks, newest first, one line each: ID, status, "
+        "created (UTC), works, type, prompt. --created-before and --created-after are "
+        "exclusive bounds, and only one can be given.",
+    )
+    _add_email(tasks_list)
+    _add_content_type(tasks_list, "only tasks of this kind")
+    bounds = tasks_list.add_mutually_exclusive_group()
+    for name, what in (("before", "where the listing starts"), ("after", "where it ends")):
+        bounds.add_argument(
+            f"--created-{name}",
+            type=_moment,
+            metavar="DATE",
+            help=f"only tasks created {name} DATE, {what} (ISO 8601: 2025-01-31 or "
+            "2025-01-31T08:00; UTC unless it has an offset)",
+        )
+    _add_limit(tasks_list, "tasks", TASKS_PAGE_SIZE)
+    _add_json(tasks_list, "print the tasks as a JSON array, in the wire form")
+    tasks_list.set_defaults(handler=_api_commands.tasks_list)
+    task_get = add(
+        tasks,
+        "get",
+        api=True,
+        help="print one task's status and works",
+        description="Print one task: running, or done and whether it succeeded (read from "
+        "status_final and status_name), and its works.",
+    )
+    task_get.add_argument("task_id", metavar="TASK_ID", help="a numeric task ID")
+    _add_email(task_get)
+    _add_json(task_get, "print the task as JSON, in the wire form")
+    task_get.set_defaults(handler=_api_commands.tasks_get)
+    task_delete = add(
+        tasks,
+        "delete",
+        api=True,
+        help="delete tasks and all their works (no undo)",
+        description="Delete tasks, each with every work it produced (DELETE /tasks/{task_id}, "
+        "several at once). Lists the task IDs on stderr first, then asks on a terminal; "
+        "without one, it needs --yes. Prints each task's outcome: deleted (with its works), "
+        "already gone (deleted before, or never the account's: not a failure), or failed "
+        "(exit status 1).",
+    )
+    task_delete.add_argument("task_ids", metavar="TASK_ID", nargs="+", help="numeric task IDs")
+    _add_email(task_delete)
+    _add_delete_options(task_delete)
+    task_delete.add_argument(
+        "--concurrency", type=_positive, default=8, metavar="N", help="deletes at once (default 8)"
+    )
+    _add_json(task_delete, "print the outcome as JSON")
+    task_delete.set_defaults(handler=_api_commands.tasks_delete)
+
     elements = actions(add(commands, "elements", api=True, help="elements"))
+    elements_list = add(
+        elements,
+        "list",
+        api=True,
+        help="print the elements",
+        description="Print the account's elements (or Kling's own, with --official), one "
+        "line each: ID, type, created (UTC), name, [official] and [favored].",
+    )
+    _add_email(elements_list)
+    elements_list.add_argument("--tag", help="only elements with this tag (its ID or key)")
+    elements_list.add_argument(
+        "--official", action="store_true", help="Kling's own elements instead of the account's"
+    )
+    elements_list.add_argument("--favored", action="store_true", help="only favourites")
+    elements_list.add_argument(
+        "--sort",
+        type=str.lower,
+        choices=SORT_ORDERS,
+        help="asc (oldest first) or desc (the service's default)",
+    )
+    _add_limit(elements_list, "elements", ELEMENTS_PAGE_SIZE)
+    _add_json(elements_list, "print the elements as a JSON array, in the wire form")
+    elements_list.set_defaults(handler=_api_commands.elements_list)
     element_get = add(elements, "get", api=True, help="print one element as JSON")
     element_get.add_argument("element_id", metavar="ID")
     _add_email(element_get)
     element_get.set_defaults(handler=_api_commands.elements_get)
+
+    scheduler = actions(add(commands, "scheduler", api=True, help="running jobs and capacity"))
+    available = add(
+        scheduler,
+        "available",
+        api=True,
+        help="print how many more jobs each account takes now",
+        description="Print each account's free job slots (of its maxJobs) and the tasks this "
+        "API token started that still run.",
+    )
+    _add_json(available, "print the answer as JSON, in the wire form")
+    available.set_defaults(handler=_api_commands.scheduler_available)
 
     fake = add(
         commands,

@@ -1,8 +1,9 @@
 """How a command runs and how its end is told: the client, the event loop, Ctrl-C, exit statuses.
 
 Exit statuses: 0 success, 1 the service, the network or the disk failed (or a needed extra is
-missing; a refused token too), 2 bad usage or bad input (nothing was sent) or an export folder
-another export holds (nothing was changed), 130 interrupted. A failure is one line on stderr,
+missing; a refused token too; or a delete was not confirmed), 2 bad usage or bad input (nothing
+was sent, a delete without --yes and no terminal included) or an export folder another export
+holds (nothing was changed), 130 interrupted. A failure is one line on stderr,
 with every token hidden.
 """
 
@@ -33,6 +34,7 @@ from .._redact import redact_text
 __all__ = [
     "PROG",
     "TOKEN_HINT",
+    "Declined",
     "MissingExtra",
     "UsageError",
     "call",
@@ -60,6 +62,10 @@ class MissingExtra(Exception):
     """An optional dependency the command needs is not installed: exit status 1."""
 
 
+class Declined(Exception):
+    """The question before a delete was not answered yes: exit status 1, nothing deleted."""
+
+
 def secrets_of(args: argparse.Namespace) -> list[str | None]:
     """The tokens a command may meet in what it prints: ``--token`` and USEAPI_TOKEN."""
     return [args.token, os.environ.get("USEAPI_TOKEN")]
@@ -85,9 +91,17 @@ def check_http(args: argparse.Namespace) -> None:
         raise UsageError("--http aiohttp runs on asyncio only: drop --backend trio")
 
 
-def call(args: argparse.Namespace, command: Callable[[KlingClient], Awaitable[T]]) -> T:
-    """Run ``command`` with a client made from the global options, on the chosen event loop."""
-    client = make_client(args)
+def call(
+    args: argparse.Namespace,
+    command: Callable[[KlingClient], Awaitable[T]],
+    *,
+    client: KlingClient | None = None,
+) -> T:
+    """Run ``command`` on the chosen event loop with ``client``, which is closed when it ends.
+
+    The client is by default one made from the global options (`make_client`).
+    """
+    client = make_client(args) if client is None else client
 
     async def run() -> T:
         async with client:
@@ -157,6 +171,8 @@ def exit_status(error: BaseException, secrets: Sequence[str | None]) -> int:
     leaf = leaves[0] if len(leaves) == 1 else error
     if isinstance(leaf, (UsageError, InvalidInputError)):
         return report(f"error: {leaf}", 2, secrets)
+    if isinstance(leaf, Declined):
+        return report(str(leaf), 1, secrets)
     if isinstance(leaf, ExportLockedError):
         return report(f"error: {locked_message(leaf)}", 2, secrets)
     if isinstance(leaf, AuthenticationError):

@@ -855,7 +855,7 @@ def test_cli_uploads_delete_with_failures_echoing_the_token(
         method="DELETE",
     )
     assert len(ids) > 10  # two calls: 10 IDs, then the rest
-    run = kling("--backend", backend, "uploads", "delete", "--email", account.email, *ids)
+    run = kling("--backend", backend, "uploads", "delete", "--email", account.email, *ids, "--yes")
     assert run.status == 1
     assert "failed" in run.out
     _scan_cli(run, cli_fake, debug_logs)
@@ -884,6 +884,7 @@ def test_cli_uploads_delete_with_the_token_on_the_command_line(
         "--email",
         account.email,
         account.uploads[0].id,
+        "--yes",
         env=False,
     )
     assert run.status == 1
