@@ -68,8 +68,8 @@ class AccountBalance:
 class Account:
     """A Kling account configured on the useapi.net subscription.
 
-    GET /accounts lists them (`KlingClient.accounts.list`); GET /accounts/{email}
-    (`KlingClient.accounts.get`) gives one with its live `balance`.
+    GET /accounts lists them (`AccountsResource.list`); GET /accounts/{email}
+    (`AccountsResource.get`) gives one with its live `balance`.
 
     Attributes:
         email: the account's email, what the other endpoints take as ``email``.

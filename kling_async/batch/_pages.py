@@ -263,12 +263,7 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
     Leaving the block in any way (end of the loop, ``break``, an exception, a cancelled
     scope) cancels the requests still on the wire and waits for them; an exception from the
     body comes out unchanged. A page iterator can be entered once. Iterating it without
-    ``async with`` raises `TypeError`.
-
-    Attributes:
-        failures: every failed page, in the order it was reached. With ``on_error="raise"``
-            the first one is also raised (and ends the iteration); with ``"continue"`` each one
-            ends only its own account, after that account's earlier pages were delivered.
+    ``async with`` raises `TypeError`. `failures` lists the pages that failed.
     """
 
     def __init__(
@@ -302,7 +297,12 @@ class ConcurrentPages(AsyncIterator[AccountPage[P]]):
 
     @property
     def failures(self) -> tuple[PageFailure, ...]:
-        """Every failed page so far, in the order it was reached."""
+        """Every failed page so far, in the order it was reached.
+
+        With ``on_error="raise"`` the first one is also raised (and ends the iteration); with
+        ``"continue"`` each one ends only its own account, after that account's earlier pages
+        were delivered.
+        """
         return tuple(self._failures)
 
     @property

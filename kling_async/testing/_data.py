@@ -752,7 +752,12 @@ def _input(url: str) -> dict[str, Any]:
 
 @attrs.frozen
 class Dataset:
-    """The seeded accounts a `FakeKlingServer` serves.
+    """The seeded accounts a `FakeKlingServer` serves: ``fake.data``.
+
+    Attributes:
+        accounts: one `AccountData` per account, in order (the first is the one
+            `FakeKlingServer.client` uses).
+        seed: the seed everything was generated from.
 
     Example::
 

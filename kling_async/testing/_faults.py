@@ -101,7 +101,8 @@ class Fault:
         fake.add_faults(Fault.status(429, retry_after=2), Fault.drop(), path="/assets")
 
     Attributes:
-        kind: what the fault does, one of `FaultKind`.
+        kind: what the fault does: the name of the classmethod that built it (``"status"``,
+            ``"drop"``, ...).
         code: the status a ``status``, ``body`` or ``corrupt_gzip`` fault answers with.
         retry_after: the ``Retry-After`` of a ``status`` fault (seconds or an HTTP-date).
         payload: the body of a ``status`` or ``body`` fault: JSON-able data, or bytes sent
