@@ -894,6 +894,11 @@ def test_a_wrong_token_is_rejected_without_being_shown(
         ["export", "--help"],
         ["demo", "--help"],
         ["uploads", "delete", "--help"],
+        ["uploads", "add", "--help"],
+        ["tasks", "list", "--help"],
+        ["tasks", "delete", "--help"],
+        ["elements", "list", "--help"],
+        ["scheduler", "available", "--help"],
         ["fake-server", "--help"],
     ],
 )
@@ -1027,11 +1032,16 @@ def subcommand_parsers(
 def test_no_parser_takes_abbreviations() -> None:
     parsers = dict(subcommand_parsers(build_parser()))
 
-    assert ("uploads", "delete") in parsers
+    assert {("uploads", "delete"), ("uploads", "add"), ("tasks", "delete")} <= set(parsers)
     assert {path for path, parser in parsers.items() if parser.allow_abbrev} == set()
 
 
-LISTINGS_AND_EXPORT = [["assets", "list"], ["uploads", "list"], ["export", "out"]]
+LISTINGS_AND_EXPORT = [
+    ["assets", "list"],
+    ["uploads", "list"],
+    ["tasks", "list"],
+    ["export", "out"],
+]
 
 
 @pytest.mark.parametrize("command", LISTINGS_AND_EXPORT)
@@ -1051,7 +1061,7 @@ def test_every_file_type_is_a_choice_of_export_in_any_case(file_type: FileType) 
     assert args.file_type == file_type.value
 
 
-@pytest.mark.parametrize("command", [["assets", "list"], ["uploads", "list"]])
+@pytest.mark.parametrize("command", [["assets", "list"], ["uploads", "list"], ["elements", "list"]])
 @pytest.mark.parametrize("sort", get_args(SortOrder))
 def test_every_sort_order_is_a_choice_of_the_listings_in_any_case(
     command: list[str], sort: str

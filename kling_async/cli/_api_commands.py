@@ -303,7 +303,8 @@ def _upload_problem(path: str, content_type: str | None) -> str | None:
             return f"{label} is not a regular file"
         with open(path, "rb"):
             pass
-        check_upload_size(status.st_size, upload_content_type(content_type, path), label)
+        mime = upload_content_type(content_type, os.path.basename(path))  # as the SDK guesses
+        check_upload_size(status.st_size, mime, label)
     except InvalidInputError as error:
         return str(error)
     except OSError as error:

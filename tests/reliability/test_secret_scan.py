@@ -950,6 +950,89 @@ def test_cli_wrong_types_in_a_200_echoing_the_token(
     _scan_cli(run, cli_fake, debug_logs)
 
 
+OUTPUTS = [pytest.param([], id="lines"), pytest.param(["--json"], id="json")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_cli_tasks_delete_with_failures_echoing_the_token(
+    cli_fake: FakeKlingServer,
+    kling: Callable[..., CliRun],
+    debug_logs: pytest.LogCaptureFixture,
+    backend: str,
+    output: list[str],
+) -> None:
+    account = cli_fake.data.accounts[0]
+    ids = [str(task.task_id) for task in account.tasks]
+    echo = _echo_body(cli_fake.token)
+    cli_fake.add_faults(
+        Fault.status(400, body=echo),
+        *[Fault.status(502, body=f"<title>{cli_fake.token}</title>", content_type="text/html")] * 2,
+        Fault.status(404, body={"error": f"No works found for task {ids[-1]} ({cli_fake.token})"}),
+        path="/tasks",
+        method="DELETE",
+    )
+    assert len(ids) > 2
+    run = kling(
+        "--backend", backend, "tasks", "delete", *ids, "--email", account.email,
+        "--yes", "--concurrency", "1", *output,
+    )  # fmt: skip
+    assert run.status == 1
+    assert "failed" in run.out
+    _scan_cli(run, cli_fake, debug_logs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_cli_tasks_list_with_the_token_in_what_the_service_sent(
+    cli_fake: FakeKlingServer,
+    kling: Callable[..., CliRun],
+    debug_logs: pytest.LogCaptureFixture,
+    backend: str,
+    output: list[str],
+) -> None:
+    token = cli_fake.token
+    task = {"id": 1, "type": token, "createTime": 1751400000123, "status_name": token}
+    task["taskInfo"] = {"arguments": [{"name": "prompt", "value": f"say\n{token}"}]}
+    cli_fake.add_faults(Fault.body({"history": [{"task": task, "works": []}]}), path="/tasks")
+    run = kling("--backend", backend, "tasks", "list", "--email", cli_fake.emails[0], *output)
+    assert run.status == 0
+    assert "***" in run.out
+    _scan_cli(run, cli_fake, debug_logs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_cli_uploads_add_with_failures_echoing_the_token(
+    cli_fake: FakeKlingServer,
+    kling: Callable[..., CliRun],
+    debug_logs: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    backend: str,
+    output: list[str],
+) -> None:
+    paths = []
+    for name in ("a.png", "b.jpg", "c.mp4", "d.mp3"):
+        (tmp_path / name).write_bytes(b"\0" * 1000)
+        paths.append(str(tmp_path / name))
+    token = cli_fake.token
+    cli_fake.add_faults(
+        Fault.status(400, body=_echo_body(token)),
+        Fault.body({"status": 0, "message": f"refused for Bearer {token}"}),
+        Fault.status(401, body=f"token {token} revoked"),
+        path="/assets",
+        method="POST",
+    )
+    run = kling(
+        "--backend", backend, "--token", token, "uploads", "add", *paths,
+        "--email", cli_fake.emails[0], "--concurrency", "1", *output, env=False,
+    )  # fmt: skip
+    assert run.status == 1
+    assert "failed" in run.out
+    assert "uploaded" in run.out  # the fourth file went through
+    _scan_cli(run, cli_fake, debug_logs)
+
+
 NAMED = [
     pytest.param(["assets", "list", "--tokne={token}"], id="misspelt-after-command"),
     pytest.param(["--tokne", "{token}", "assets", "list"], id="misspelt-before-command"),
