@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import select
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -484,8 +485,11 @@ def test_tasks_delete_rejects_a_bad_id_before_asking(
     assert fake.requests == []
 
 
-def answer_in_a_terminal(command: list[str], env: dict[str, str], typed: bytes) -> tuple[int, str]:
-    """Run ``command`` on a pseudo-terminal; type ``typed`` once it asks; all it showed."""
+def answer_in_a_terminal(
+    command: list[str], env: dict[str, str], typed: bytes | None
+) -> tuple[int, str]:
+    """Run ``command`` on a pseudo-terminal; type ``typed`` once it asks (None: Ctrl-C, as
+    SIGINT); all it showed."""
     controller, terminal = os.openpty()
     shown = bytearray()
     with subprocess.Popen(
@@ -504,7 +508,10 @@ def answer_in_a_terminal(command: list[str], env: dict[str, str], typed: bytes) 
                     break
                 shown += chunk
                 if shown.endswith(b"[y/N] "):
-                    os.write(controller, typed)
+                    if typed is None:
+                        process.send_signal(signal.SIGINT)
+                    else:
+                        os.write(controller, typed)
         finally:
             os.close(controller)
         status = process.wait(timeout=60)
@@ -536,6 +543,41 @@ def test_tasks_delete_asks_on_a_real_terminal(
     else:
         assert f"deleted       {tasks[0].task_id} (" in shown
         assert deleted == {tasks[0].task_id}
+
+
+def test_ctrl_c_at_the_question_exits_130_and_deletes_nothing(fake: FakeKlingServer) -> None:
+    email, tasks = two_tasks(fake)
+    env = {**os.environ, "USEAPI_TOKEN": fake.token, "USEAPI_BASE_URL": fake.base_url}
+    command = [*script(), "tasks", "delete", str(tasks[0].task_id), "--email", email]
+
+    ended, shown = answer_in_a_terminal(command, env, None)
+
+    assert ended == 130, shown
+    assert "[y/N] \r\nkling-async: interrupted" in shown
+    assert "Traceback" not in shown
+    assert fake.requests == []
+
+
+def test_a_listing_whose_reader_goes_away_ends_quietly(
+    portal: anyio.from_thread.BlockingPortal,
+) -> None:
+    # More lines than a pipe holds (64 KiB): the command is still writing when the reader goes.
+    server = FakeKlingServer(accounts=1, works_per_account=1500, seed=3)
+    with portal.wrap_async_context_manager(server) as big:
+        env = {**os.environ, "USEAPI_TOKEN": big.token, "USEAPI_BASE_URL": big.base_url}
+        command = [*script(), "tasks", "list", "--page-size", "100"]
+        with subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        ) as process:
+            assert process.stdout is not None
+            assert process.stdout.readline()
+            process.stdout.close()  # as `| head -1` does
+            _, err = process.communicate(timeout=60)
+        listed = sum(1 for request in big.requests if request.api_path == "/tasks")
+
+    assert process.returncode == 1
+    assert err == b""
+    assert listed < len(server.data.accounts[0].tasks) / 100  # it stopped listing
 
 
 # -- uploads delete: the same confirmation --------------------------------------------------------

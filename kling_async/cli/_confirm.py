@@ -50,7 +50,11 @@ def ask(question: str, *, yes: bool) -> None:
         return
     sys.stderr.write(f"{question} This cannot be undone [y/N] ")
     sys.stderr.flush()
-    answer = sys.stdin.readline()
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:  # Ctrl-C: "interrupted" goes on a line of its own
+        sys.stderr.write("\n")
+        raise
     if not answer.endswith("\n"):  # the end of input (Ctrl-D): a no, and a line of its own
         sys.stderr.write("\n")
     if answer.strip().lower() not in {"y", "yes"}:

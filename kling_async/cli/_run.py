@@ -1,7 +1,8 @@
 """How a command runs and how its end is told: the client, the event loop, Ctrl-C, exit statuses.
 
 Exit statuses: 0 success, 1 the service, the network or the disk failed (or a needed extra is
-missing; a refused token too; or a delete was not confirmed), 2 bad usage or bad input (nothing
+missing; a refused token too; or a delete was not confirmed; or stdout's reader went away,
+which is not reported), 2 bad usage or bad input (nothing
 was sent, a delete without --yes and no terminal included) or an export folder another export
 holds (nothing was changed), 130 interrupted. A failure is one line on stderr,
 with every token hidden.
@@ -169,6 +170,9 @@ def exit_status(error: BaseException, secrets: Sequence[str | None]) -> int:
     if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
         return report("interrupted", 130, secrets)
     leaf = leaves[0] if len(leaves) == 1 else error
+    if isinstance(leaf, BrokenPipeError):  # the reader of stdout has gone (`| head`): no more
+        _silence_stdout()
+        return 1
     if isinstance(leaf, (UsageError, InvalidInputError)):
         return report(f"error: {leaf}", 2, secrets)
     if isinstance(leaf, Declined):
@@ -201,6 +205,15 @@ def report(message: str, status: int, secrets: Sequence[str | None]) -> int:
     """Print ``message`` as one line on stderr, tokens hidden; return ``status``."""
     print(f"{PROG}: {redact_text(' '.join(message.split()), *secrets)}", file=sys.stderr)
     return status
+
+
+def _silence_stdout() -> None:
+    """Send what is left of stdout nowhere: flushing it at exit would fail on the broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout without a file descriptor: nothing to flush there
+        pass
 
 
 def _leaves(error: BaseException) -> Iterator[BaseException]:
