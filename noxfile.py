@@ -1,6 +1,7 @@
 """Developer tasks: ``nox -s tests lint typecheck`` is what CI runs (``.ci/run``, which adds
-``tests_other_pythons``); ``nox -s reliability`` runs the reliability suite and writes its
-report; ``nox -s bench`` measures."""
+``tests_other_pythons``, ``docs`` and ``reliability``); ``nox -s reliability`` runs the
+reliability suite and writes its report; ``nox -s docs`` builds the documentation site;
+``nox -s bench`` measures."""
 
 from __future__ import annotations
 
@@ -75,6 +76,27 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy --strict."""
     session.install("-e", ".[dev]")
     session.run("mypy", "--strict", "kling_async")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into docs/_build/html; a warning (a broken link) fails it.
+
+    ``-E`` reads every page afresh, so a warning is never hidden by an earlier build.
+    """
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-E",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )
 
 
 @nox.session

@@ -43,7 +43,11 @@ NAPOLEON = Config(
     napoleon_custom_sections=[("Keys", "params_style")],  # the keys of a TypedDict
 )
 # Names that annotations hold as text (imported for type checking only), and what they mean.
-ANNOTATION_NAMES = {"Path": "pathlib.Path", "datetime": "datetime.datetime"}
+ANNOTATION_NAMES = {
+    "Path": "pathlib.Path",
+    "Unpack": "typing.Unpack",
+    "datetime": "datetime.datetime",
+}
 
 
 def google_sections(
@@ -106,22 +110,24 @@ def builtins_from_python(app: Sphinx, doctree: nodes.document) -> None:
 def resolve_by_name(
     app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: nodes.TextElement
 ) -> nodes.Element | None:
-    """Resolve a name no module context explains to the one object of that name, if any."""
+    """Resolve a name no module context explains to the one object of that name, if any.
+
+    Any kind of object will do: an annotation's name (a ``class`` reference) may be a type
+    alias, documented as data (`kling_async._types.TimeoutTypes`), when Python could not
+    evaluate the annotation (3.10, names imported for type checking only).
+    """
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"]
     if target in ANNOTATION_NAMES:
         node["reftarget"] = ANNOTATION_NAMES[target]
+        node["reftype"] = "obj"  # typing.Unpack is documented as data, not as a class
         return intersphinx.missing_reference(app, env, node, contnode)
-    if node.get("refspecific"):
-        return None
     if target in BUILTIN_NAMES:
         return None
     node["refspecific"] = True
     domain = env.get_domain("py")
-    return domain.resolve_xref(
-        env, node["refdoc"], app.builder, node["reftype"], target, node, contnode
-    )
+    return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", target, node, contnode)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
