@@ -22,7 +22,7 @@ import anyio.from_thread
 import orjson
 import pytest
 
-from kling_async import cli
+from kling_async import KlingClient, cli
 from kling_async.testing import FakeKlingServer, Fault, TaskRecord
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -452,6 +452,33 @@ def test_tasks_delete_on_a_terminal_answered_yes_deletes(
     assert run.status == 0, run.err
     assert "Delete 1 task and all its works? This cannot be undone [y/N] " in run.err
     assert fake.data.accounts[0].deleted_task_ids == {tasks[0].task_id}
+
+
+@pytest.mark.parametrize("typed", [None, "n\n"], ids=["no-terminal", "answered-no"])
+@pytest.mark.parametrize("command", [["tasks", "delete", "1"], ["uploads", "delete", "1"]])
+def test_a_delete_not_confirmed_closes_its_client(
+    fake: FakeKlingServer,
+    kling: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    typed: str | None,
+    command: list[str],
+) -> None:
+    closed = []
+    aclose = KlingClient.aclose
+
+    async def counted(client: KlingClient) -> None:
+        closed.append(client)
+        await aclose(client)
+
+    monkeypatch.setattr(KlingClient, "aclose", counted)
+    if typed is not None:
+        on_a_terminal(monkeypatch, typed)
+
+    run = kling("--http", "aiohttp", *command, "--email", fake.emails[0])
+
+    assert run.status == (1 if typed else 2)
+    assert len(closed) == 1
+    assert fake.requests == []
 
 
 def test_tasks_delete_preview_lists_twenty_ids_then_how_many_more(

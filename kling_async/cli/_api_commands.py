@@ -14,8 +14,8 @@ import argparse
 import os
 import stat
 import sys
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
+from contextlib import aclosing, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -35,7 +35,16 @@ from .._redact import redact_text
 from .._resources import UploadFile
 from .._resources._options import ELEMENTS_PAGE_SIZE, TASKS_PAGE_SIZE
 from ._confirm import ask, check_can_confirm, preview
-from ._run import PROG, UsageError, call, make_client, print_json, redacted, secrets_of
+from ._run import (
+    PROG,
+    UsageError,
+    call,
+    make_client,
+    print_json,
+    redacted,
+    run_on_loop,
+    secrets_of,
+)
 from ._text import (
     account_line,
     cell,
@@ -183,12 +192,13 @@ def tasks_delete(args: argparse.Namespace) -> int:
     if args.dry_run:
         call(args, _nothing, client=client)  # the client's options checked; nothing sent
         return _would_delete(args, ids, f"{what} and all {their} works", email)
-    check_can_confirm(yes=args.yes, what=what)
-    preview(
-        f"About to delete {what} and all {their} works{_on(email)}, for good:",
-        [str(id_) for id_ in ids],
-    )
-    ask(f"Delete {what} and all {their} works?", yes=args.yes)
+    with _closed_unless_confirmed(args, client):
+        check_can_confirm(yes=args.yes, what=what)
+        preview(
+            f"About to delete {what} and all {their} works{_on(email)}, for good:",
+            [str(id_) for id_ in ids],
+        )
+        ask(f"Delete {what} and all {their} works?", yes=args.yes)
     result: TaskDeleteBatchResult = call(
         args,
         lambda client: batch.delete_tasks(client, ids, email=email, concurrency=args.concurrency),
@@ -210,9 +220,10 @@ def uploads_delete(args: argparse.Namespace) -> int:
         call(args, _nothing, client=client)
         print_json({"dry_run": True, "would_delete": ids})
         return 0
-    check_can_confirm(yes=args.yes, what=what)
-    preview(f"About to delete {what}{_on(email)}, for good:", ids)
-    ask(f"Delete {what}?", yes=args.yes)
+    with _closed_unless_confirmed(args, client):
+        check_can_confirm(yes=args.yes, what=what)
+        preview(f"About to delete {what}{_on(email)}, for good:", ids)
+        ask(f"Delete {what}?", yes=args.yes)
     result = call(
         args, lambda client: batch.delete_uploaded(client, ids, email=email), client=client
     )
@@ -229,6 +240,16 @@ def uploads_delete(args: argparse.Namespace) -> int:
         }
     )
     return 0 if result.ok else 1
+
+
+@contextmanager
+def _closed_unless_confirmed(args: argparse.Namespace, client: KlingClient) -> Iterator[None]:
+    """Close ``client`` (never used) when the confirmation ends the command instead."""
+    try:
+        yield
+    except BaseException:
+        run_on_loop(client.aclose, args.backend)
+        raise
 
 
 def _would_delete(args: argparse.Namespace, ids: list[int], what: str, email: str | None) -> int:
