@@ -368,18 +368,25 @@ async def _exactly(stream: AsyncIterable[bytes], size: int, label: str) -> Async
     """
     got = 0
     last: bytes | None = None
-    async for chunk in stream:
-        if not isinstance(chunk, (bytes, bytearray, memoryview)):
-            raise InvalidInputError(f"{label} yielded a {type(chunk).__name__}, not bytes")
-        if not chunk:
-            continue
-        got += len(chunk)
-        if got > size:
-            raise InvalidInputError(f"{label} gave more than the size={size:,} bytes announced")
-        if got == size:
-            last = bytes(chunk)
-        else:
-            yield bytes(chunk)
+    chunks = stream.__aiter__()
+    try:
+        async for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise InvalidInputError(f"{label} yielded a {type(chunk).__name__}, not bytes")
+            if not chunk:
+                continue
+            got += len(chunk)
+            if got > size:
+                raise InvalidInputError(f"{label} gave more than the size={size:,} bytes announced")
+            if got == size:
+                last = bytes(chunk)
+            else:
+                yield bytes(chunk)
+    finally:
+        # A stream left part-way (cut off, cancelled) is closed, as `async for` would not.
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
     if last is None:
         raise InvalidInputError(f"{label} ended after {got:,} bytes; size= announced {size:,}")
     yield last

@@ -188,8 +188,6 @@ class _Export:
         for account in self.report.accounts:
             report = self.report.accounts[account]
             self.account_done(account, ended, complete=report.listing_complete)
-        if jobs is not None:
-            await jobs.aclose()
         self.progress.listing_finished(self.report.listed)
 
     def fresh_works(self, item: batch.AccountPage[AssetsPage]) -> list[_Job]:
@@ -469,7 +467,8 @@ async def export_works(
                     with receive:
                         for _ in range(concurrency):
                             tg.start_soon(run.worker, receive.clone())
-                    await run.list_works(pages, send)
+                    async with send:  # closed however the listing ends: the workers stop
+                        await run.list_works(pages, send)
         finally:
             manifest.close()
             write_failures(out, report.failed)
