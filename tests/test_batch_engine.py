@@ -214,9 +214,15 @@ async def test_two_tasks_cannot_advance_one_iterator_at_once() -> None:
         ConcurrentPages([("a@x", source)], concurrency=4, per_account=4) as pages,
         anyio.create_task_group() as tg,
     ):
-        tg.start_soon(pages.__anext__)
+        advancing = anyio.Event()
+
+        async def advance() -> None:
+            advancing.set()
+            await pages.__anext__()  # runs up to its wait for a page before this task yields
+
+        tg.start_soon(advance)
         await fetching.wait()
-        await anyio.wait_all_tasks_blocked()  # the first call now waits for its page
+        await advancing.wait()  # the first call now waits for its page
         with pytest.raises(RuntimeError, match="already"):
             await pages.__anext__()
         tg.cancel_scope.cancel()
