@@ -42,7 +42,7 @@ import anyio
 import httpx2
 import pytest
 
-from kling_async import KlingClient
+from kling_async import ClientClosedError, KlingClient
 from kling_async.testing import FakeKlingServer, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -342,7 +342,7 @@ async def test_web_app_makes_one_client_and_closes_it(
         await http.get("/works")
         await http.get("/works")
         assert app.state.kling is client
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(ClientClosedError):
         await client.assets.list()
 
 
