@@ -101,6 +101,11 @@ def programs(markdown: str) -> list[str]:
     return modules + ([snippet_program(snippets)] if snippets else [])
 
 
+def doc_id(path: Path) -> str:
+    """A document's path from the repository's root: ``README.md``, ``docs/client.md``."""
+    return str(path.relative_to(ROOT))
+
+
 def not_run(document: str, block: str) -> bool:
     """Whether ``block`` of ``document`` is listed in `NOT_RUN`."""
     return any(name == document and marker in block for name, marker in NOT_RUN)
@@ -108,16 +113,12 @@ def not_run(document: str, block: str) -> bool:
 
 def runnable(path: Path) -> tuple[list[str], list[str]]:
     """The blocks of ``path`` to run: (modules, snippets), without those in `NOT_RUN`."""
-    found = [block for block in blocks(path.read_text()) if not not_run(path.name, block)]
+    found = [block for block in blocks(path.read_text()) if not not_run(doc_id(path), block)]
     return [b for b in found if is_module(b)], [b for b in found if not is_module(b)]
 
 
 WITH_SNIPPETS = [path for path in DOCUMENTS if runnable(path)[1]]
 WITH_MODULES = [path for path in DOCUMENTS if runnable(path)[0]]
-
-
-def doc_id(path: Path) -> str:
-    return str(path.relative_to(ROOT))
 
 
 def placeholders(fake: FakeKlingServer) -> dict[str, str]:
@@ -230,7 +231,7 @@ def test_modules_stand_alone_and_snippets_are_joined_and_wrapped(
 
 
 def test_every_example_not_run_is_a_block_that_exists() -> None:
-    texts = {path.name: path.read_text() for path in DOCUMENTS}
+    texts = {doc_id(path): path.read_text() for path in DOCUMENTS}
     for (document, marker), reason in NOT_RUN.items():
         assert reason
         assert sum(marker in block for block in blocks(texts[document])) == 1, (document, marker)
