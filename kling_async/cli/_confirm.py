@@ -48,12 +48,12 @@ def ask(question: str, *, yes: bool) -> None:
     """Without ``yes``, ask ``question`` on stderr; raise `Declined` unless the answer is yes."""
     if yes:
         return
-    sys.stderr.write(f"{question} This cannot be undone [y/N] ")
-    sys.stderr.flush()
     try:
+        sys.stderr.write(f"{question} This cannot be undone [y/N] ")
+        sys.stderr.flush()
         answer = sys.stdin.readline()
-    except KeyboardInterrupt:  # Ctrl-C: "interrupted" goes on a line of its own
-        sys.stderr.write("\n")
+    except KeyboardInterrupt:  # Ctrl-C, even before the reading began: "interrupted" goes
+        sys.stderr.write("\n")  # on a line of its own
         raise
     if not answer.endswith("\n"):  # the end of input (Ctrl-D): a no, and a line of its own
         sys.stderr.write("\n")
