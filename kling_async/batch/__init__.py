@@ -75,7 +75,6 @@ from .._models import AssetsPage, DeleteResult, DownloadResult, UploadsPage
 from .._params import (
     MAX_DELETE_IDS,
     canonical_id,
-    normalize_email,
     normalize_file_types,
     normalize_ids,
     positive_int,
@@ -84,7 +83,7 @@ from .._resources import AssetsListOptions, UploadsListOptions
 from .._types import NOT_GIVEN, FileType, NotGiven, TimeoutTypes
 from ._chunks import BatchResult, ChunkFailed, ChunkOutcome, ChunkSucceeded, chunked, run_chunks
 from ._elements import iter_element_pages
-from ._fanout import clamp_concurrency, fan_out, listed_accounts
+from ._fanout import account_of, clamp_concurrency, fan_out, listed_accounts
 from ._pacing import Pacer, make_pacer
 from ._pages import AccountPage, ConcurrentPages, OnError, PageFailure
 from ._tasks import TaskDeleteBatchResult, delete_tasks, iter_task_pages
@@ -235,7 +234,7 @@ async def download(
     """
     ids = tuple(int(id_) for id_ in normalize_ids(work_ids, name="work_ids"))
     types = normalize_file_types(file_types)
-    account = _account(client, email)
+    account = account_of(client, email)
     size, limit, pacer = _chunk_settings(client, chunk_size, concurrency, max_per_second)
 
     async def call(chunk: tuple[int, ...]) -> DownloadResult:
@@ -280,7 +279,7 @@ async def delete_uploaded(
         print(len(result.succeeded_ids), "deleted;", result.unconfirmed_ids, "not reported")
     """
     normalized = normalize_ids(ids, name="ids")
-    account = _account(client, email)
+    account = account_of(client, email)
     if account is None:
         raise InvalidInputError(
             "delete_uploaded needs the account's email: pass email= or KlingClient(email=...)"
@@ -349,11 +348,6 @@ def _deleted(chunk: ChunkSucceeded[DeleteResult, str]) -> frozenset[str]:
 
 
 # -- plumbing ---------------------------------------------------------------------------------
-
-
-def _account(client: KlingClient, email: str | None) -> str | None:
-    """The account of a chunked call (checked before any request), else the client's default."""
-    return normalize_email(email) if email is not None else client.email
 
 
 def _chunk_settings(

@@ -121,13 +121,16 @@ class BatchResult(Generic[R_co, K]):
         errors = self.errors
         if not errors:
             return self
-        error = BatchError(
-            f"{len(errors)} of {len(self.chunks)} chunks failed ({len(self.failed_ids)} IDs); "
-            f"first error: {errors[0]}",
-            errors=errors,
-            failed_ids=self.failed_ids,
-        )
+        failed = self.failed_ids
+        error = BatchError(self._failure_message(errors, failed), errors=errors, failed_ids=failed)
         raise error from errors[0]
+
+    def _failure_message(self, errors: tuple[Exception, ...], failed: tuple[K, ...]) -> str:
+        """The `BatchError`'s message; a result of a particular call words it its own way."""
+        return (
+            f"{len(errors)} of {len(self.chunks)} chunks failed ({len(failed)} IDs); "
+            f"first error: {errors[0]}"
+        )
 
 
 def chunked(ids: Sequence[K], size: int) -> tuple[tuple[K, ...], ...]:

@@ -12,13 +12,18 @@ from typing import TypeVar
 
 from .._client import KlingClient
 from .._pagination import PageSource
-from .._params import normalize_emails, positive_int
+from .._params import normalize_email, normalize_emails, positive_int
 from ._pacing import make_pacer
 from ._pages import ConcurrentPages, OnError, check_on_error
 
-__all__ = ["clamp_concurrency", "fan_out", "listed_accounts"]
+__all__ = ["account_of", "clamp_concurrency", "fan_out", "listed_accounts"]
 
 P = TypeVar("P")
+
+
+def account_of(client: KlingClient, email: str | None) -> str | None:
+    """The account of a batch call's every request (checked before any), else the client's."""
+    return normalize_email(email) if email is not None else client.email
 
 
 def listed_accounts(client: KlingClient, emails: Iterable[str] | str | None) -> list[str | None]:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .._client import KlingClient
-from .._exceptions import BatchError, TaskNotFoundError
+from .._exceptions import TaskNotFoundError
 from .._models import TaskDeleteResult, TasksPage
 from .._pagination import PageSource
-from .._params import normalize_email, normalize_ids
+from .._params import normalize_ids
 from .._resources import TasksListOptions
 from .._resources._tasks import TaskRepeats
 from .._types import NOT_GIVEN, NotGiven, TimeoutTypes
 from ._chunks import BatchResult, ChunkFailed, run_chunks
-from ._fanout import clamp_concurrency, listed_accounts
+from ._fanout import account_of, clamp_concurrency, listed_accounts
 from ._pacing import Pacer, make_pacer
 from ._pages import AccountPage, ConcurrentPages, OnError, check_on_error
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["TaskDeleteBatchResult", "delete_tasks", "iter_task_pages"]
-
-T = TypeVar("T", bound="TaskDeleteBatchResult")
 
 
 @attrs.frozen
@@ -91,24 +89,12 @@ class TaskDeleteBatchResult(BatchResult[TaskDeleteResult, int]):
         """Whether the server deleted every task in this call (none failed, none gone)."""
         return len(self.succeeded) == len(self.chunks)
 
-    def raise_for_errors(self: T) -> T:
-        """Raise `BatchError` when any task's call failed; otherwise return the result itself.
-
-        Tasks already gone are not failures. The error carries every failed call's error
-        (``errors``) and the failed task IDs (``failed_ids``), in input order; the first error
-        is also its ``__cause__``.
-        """
-        errors = self.errors
-        if not errors:
-            return self
-        failed = self.failed_ids
-        error = BatchError(
+    def _failure_message(self, errors: tuple[Exception, ...], failed: tuple[int, ...]) -> str:
+        # `raise_for_errors` raises for real failures only: a task already gone is none.
+        return (
             f"{len(errors)} of {len(self.chunks)} task deletions failed (tasks "
-            f"{', '.join(map(str, failed))}); first error: {errors[0]}",
-            errors=errors,
-            failed_ids=failed,
+            f"{', '.join(map(str, failed))}); first error: {errors[0]}"
         )
-        raise error from errors[0]
 
 
 async def delete_tasks(
@@ -144,7 +130,7 @@ async def delete_tasks(
         print(len(result.deleted_ids), "deleted,", len(result.already_gone_ids), "already gone")
     """
     ids = tuple(int(id_) for id_ in normalize_ids(task_ids, name="task_ids"))
-    account = normalize_email(email) if email is not None else client.email
+    account = account_of(client, email)
     limit = clamp_concurrency(client, concurrency)
     pacer = make_pacer(max_per_second)
 

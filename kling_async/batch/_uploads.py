@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import TypeVar, cast
+from typing import cast
 
 import attrs
 
 from .._client import KlingClient
-from .._exceptions import BatchError, InvalidInputError
+from .._exceptions import InvalidInputError
 from .._models import UploadResult
 from .._params import normalize_email
 from .._resources import UploadFile, UploadSource
@@ -19,8 +19,6 @@ from ._fanout import clamp_concurrency
 from ._pacing import make_pacer
 
 __all__ = ["UploadBatchResult", "upload"]
-
-U = TypeVar("U", bound="UploadBatchResult")
 
 _ONE_SOURCE = (str, os.PathLike, bytes, bytearray, memoryview, UploadFile)
 
@@ -39,23 +37,12 @@ class UploadBatchResult(BatchResult[UploadResult, int]):
         """Each source's `UploadResult`, in input order; None where its upload failed."""
         return tuple(chunk.value for chunk in self.chunks)
 
-    def raise_for_errors(self: U) -> U:
-        """Raise `BatchError` when any upload failed; otherwise return the result itself.
-
-        The error carries every failed upload's error (``errors``) and the positions of their
-        sources (``failed_ids``), in input order; the first error is also its ``__cause__``.
-        """
-        errors = self.errors
-        if not errors:
-            return self
-        failed = self.failed_ids
-        error = BatchError(
+    def _failure_message(self, errors: tuple[Exception, ...], failed: tuple[int, ...]) -> str:
+        # The failed IDs are the positions of the sources in the input.
+        return (
             f"{len(errors)} of {len(self.chunks)} uploads failed (sources at "
-            f"{', '.join(map(str, failed))}); first error: {errors[0]}",
-            errors=errors,
-            failed_ids=failed,
+            f"{', '.join(map(str, failed))}); first error: {errors[0]}"
         )
-        raise error from errors[0]
 
 
 async def upload(
