@@ -33,6 +33,7 @@ __all__ = [
     "normalize_file_name",
     "normalize_file_type",
     "normalize_file_types",
+    "check_bool",
     "normalize_flag",
     "normalize_id",
     "normalize_ids",
@@ -335,6 +336,13 @@ def positive_int(value: object, name: str, *, most: int = MAX_INT) -> int:
         raise InvalidInputError(f"{name} must be an int, not {type(value).__name__}")
     if not 1 <= value <= most:
         raise InvalidInputError(f"{name} must be from 1 to {most}, not {shown(value)}")
+    return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Return ``value`` when it is True or False; raise `InvalidInputError` for anything else."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be True or False, not {shown(value)}")
     return value
 
 

@@ -44,12 +44,18 @@ from .._client import KlingClient
 from .._exceptions import (
     APIError,
     AuthenticationError,
-    InvalidInputError,
     KlingError,
     PaymentRequiredError,
 )
 from .._models import AssetsPage, Work
-from .._params import normalize_content_type, normalize_emails, normalize_file_type, positive_int
+from .._params import (
+    check_bool,
+    normalize_content_type,
+    normalize_emails,
+    normalize_file_type,
+    normalize_timestamp,
+    positive_int,
+)
 from .._types import ContentType, FileType
 from ._download import fetch_file
 from ._layout import choose_file_type, file_name, folder_for, is_part
@@ -110,21 +116,6 @@ def _iso(milliseconds: int | None) -> str | None:
     except (OverflowError, OSError, ValueError):
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _since_ms(since: object) -> int | None:
-    if since is None:
-        return None
-    if not isinstance(since, datetime):
-        raise InvalidInputError(f"since must be a datetime, not {type(since).__name__}")
-    moment = since if since.tzinfo is not None else since.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
-
-
-def _flag(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInputError(f"{name} must be True or False, not {type(value).__name__}")
-    return value
 
 
 class _Export:
@@ -415,11 +406,11 @@ async def export_works(
     normalize_content_type(content_type)
     concurrency = positive_int(concurrency, "concurrency")
     page_size = positive_int(page_size, "page_size")
-    since_ms = _since_ms(since)
+    since_ms = normalize_timestamp(since, "since", round_up=True)  # "at or after": inclusive
     new_only, verify, dry_run = (
-        _flag(new_only, "new_only"),
-        _flag(verify, "verify"),
-        _flag(dry_run, "dry_run"),
+        check_bool(new_only, "new_only"),
+        check_bool(verify, "verify"),
+        check_bool(dry_run, "dry_run"),
     )
     progress = progress if progress is not None else ExportProgress()
     out = Path(out_dir)
