@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -48,6 +48,7 @@ from .._exceptions import (
     PaymentRequiredError,
 )
 from .._models import AssetsPage, Work
+from .._models._common import datetime_from_ms
 from .._params import (
     check_bool,
     normalize_content_type,
@@ -109,11 +110,9 @@ def _one_line(error: BaseException) -> str:
 
 
 def _iso(milliseconds: int | None) -> str | None:
-    if not milliseconds:
-        return None
-    try:
-        moment = datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
+    """A work's creation time for its manifest line: ISO 8601 in UTC, None when unknown."""
+    moment = datetime_from_ms(milliseconds)  # None for 0, None, or out of range, as on `Work`
+    if moment is None:
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
